@@ -1,0 +1,75 @@
+"""The two-tower model every mirec recommender is built on.
+
+A :class:`MultiInterestModel` is a ``tfrs.Model`` with
+
+* an item tower (:class:`mirec.towers.ItemTower`) shared between the user tower's input and
+  the output (candidate) side, as in SINE/ComiRec/MIND;
+* a user tower: any Keras layer mapping a features dict to interests of shape
+  ``(batch_size, num_interests, embedding_dim)`` (K = 1 for single-vector models);
+* an objective (:mod:`mirec.models.losses`) and any regularisers the user tower adds with
+  ``add_loss`` (e.g. SINE's covariance penalty).
+
+Feature dict conventions (all int32 unless noted):
+
+* ``history``: ``(batch, n)`` item ids, left-padded with 0, most recent item last;
+* ``target``: ``(batch,)`` the positive item (training only);
+* ``user``: ``(batch,)`` user index (optional), plus profile fields (``gender`` ...).
+"""
+
+from __future__ import annotations
+
+import mirec  # noqa: F401
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+
+from mirec.models.losses import LossConfig, retrieval_loss
+
+
+class MultiInterestModel(tfrs.Model):
+    """Two-tower retrieval model whose user tower emits K interest vectors.
+
+    Args:
+      item_tower: the shared :class:`ItemTower`.
+      user_tower: layer mapping the features dict to ``(batch, K, dim)``.
+      loss: :class:`LossConfig` of the training objective.
+      extra_loss_weight: multiplies the user tower's ``add_loss`` terms.
+    """
+
+    def __init__(self, item_tower, user_tower, loss: LossConfig | None = None,
+                 extra_loss_weight: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.item_tower = item_tower
+        self.user_tower = user_tower
+        self.loss_config = loss or LossConfig()
+        self.extra_loss_weight = extra_loss_weight
+
+    @property
+    def num_items(self):
+        return self.item_tower.num_items
+
+    def call(self, features, training=False):
+        """Returns the user interests ``(batch, K, dim)``."""
+        return self.user_tower(features, training=training)
+
+    def compute_loss(self, features, training=False):
+        interests = self.user_tower(features, training=training)
+        loss = retrieval_loss(self.loss_config, interests, features["target"],
+                              self.item_tower, self.num_items)
+        reg = self.user_tower.losses
+        if reg:
+            loss = loss + self.extra_loss_weight * tf.add_n(reg)
+        return loss
+
+    def item_embeddings(self):
+        """(M + 1, dim) output embeddings; row 0 is padding and never retrieved."""
+        return self.item_tower.all_items()
+
+    def encode_users(self, features, batch_size=1024):
+        """Interests for a features dict of numpy arrays, returned as a numpy array."""
+        n = len(next(iter(features.values())))
+        ds = tf.data.Dataset.from_tensor_slices(features).batch(batch_size)
+        fn = tf.function(lambda f: self.user_tower(f, training=False), reduce_retracing=True)
+        outs = [fn(b).numpy() for b in ds]
+        out = outs[0] if len(outs) == 1 else __import__("numpy").concatenate(outs, 0)
+        assert out.shape[0] == n
+        return out

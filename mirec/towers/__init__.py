@@ -1,0 +1,3 @@
+"""Towers: Keras layers that map features to embeddings."""
+
+from mirec.towers.item import ItemTower  # noqa: F401
