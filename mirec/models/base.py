@@ -18,6 +18,8 @@ Feature dict conventions (all int32 unless noted):
 
 from __future__ import annotations
 
+import numpy as np
+
 import mirec  # noqa: F401
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
@@ -54,7 +56,8 @@ class MultiInterestModel(tfrs.Model):
     def compute_loss(self, features, training=False):
         interests = self.user_tower(features, training=training)
         loss = retrieval_loss(self.loss_config, interests, features["target"],
-                              self.item_tower, self.num_items)
+                              self.item_tower, self.num_items,
+                              negatives=features.get("negatives"))
         reg = self.user_tower.losses
         if reg:
             loss = loss + self.extra_loss_weight * tf.add_n(reg)
@@ -68,8 +71,11 @@ class MultiInterestModel(tfrs.Model):
         """Interests for a features dict of numpy arrays, returned as a numpy array."""
         n = len(next(iter(features.values())))
         ds = tf.data.Dataset.from_tensor_slices(features).batch(batch_size)
-        fn = tf.function(lambda f: self.user_tower(f, training=False), reduce_retracing=True)
-        outs = [fn(b).numpy() for b in ds]
-        out = outs[0] if len(outs) == 1 else __import__("numpy").concatenate(outs, 0)
-        assert out.shape[0] == n
+        if getattr(self, "_encode_fn", None) is None:
+            self._encode_fn = tf.function(lambda f: self.user_tower(f, training=False),
+                                          reduce_retracing=True)
+        outs = [self._encode_fn(b).numpy() for b in ds]
+        out = np.concatenate(outs, 0)
+        if out.shape[0] != n:  # pragma: no cover - defensive
+            raise RuntimeError(f"encoded {out.shape[0]} users, expected {n}")
         return out

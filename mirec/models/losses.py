@@ -98,14 +98,14 @@ def candidate_logits(interests, target_emb, cand_emb, readout, label_power=1.0):
     """
     if readout == "max":
         pos = tf.reduce_max(tf.einsum("bkd,bd->bk", interests, target_emb), axis=1)
-        if cand_emb.shape.rank == 2:
+        if len(cand_emb.shape) == 2:
             neg = tf.reduce_max(tf.einsum("bkd,nd->bkn", interests, cand_emb), axis=1)
         else:
             neg = tf.reduce_max(tf.einsum("bkd,bnd->bkn", interests, cand_emb), axis=1)
         return pos, neg
     user = readout_user_vector(interests, target_emb, readout, label_power)
     pos = tf.reduce_sum(user * target_emb, axis=-1)
-    if cand_emb.shape.rank == 2:
+    if len(cand_emb.shape) == 2:
         neg = tf.matmul(user, cand_emb, transpose_b=True)
     else:
         neg = tf.einsum("bd,bnd->bn", user, cand_emb)
@@ -138,7 +138,7 @@ def sample_negatives(num_items, shape, sampler, seed=None):
 
 
 def retrieval_loss(cfg: LossConfig, interests, targets, item_embedding_fn, num_items,
-                   batch_targets_logq=None):
+                   batch_targets_logq=None, negatives=None):
     """Mean training loss over the batch.
 
     Args:
@@ -149,6 +149,8 @@ def retrieval_loss(cfg: LossConfig, interests, targets, item_embedding_fn, num_i
       num_items: M; valid ids are 1..M.
       batch_targets_logq: optional (batch,) log-probabilities of the in-batch items for
         in-batch logQ correction.
+      negatives: optional (batch, n) negatives drawn by the input pipeline; when given they
+        replace the loss's own sampler and no logQ correction is applied to them.
     """
     targets = tf.cast(targets, tf.int64)
     target_emb = item_embedding_fn(targets)
@@ -174,7 +176,11 @@ def retrieval_loss(cfg: LossConfig, interests, targets, item_embedding_fn, num_i
             labels=tf.range(batch), logits=logits / t))
 
     n = cfg.num_negatives
-    if cfg.shared_negatives:
+    if negatives is not None:
+        neg_ids = tf.cast(negatives, tf.int64)
+        neg_emb = item_embedding_fn(neg_ids)
+        accidental = tf.equal(targets[:, None], neg_ids)
+    elif cfg.shared_negatives:
         neg_ids = sample_negatives(num_items, (n,), cfg.sampler)
         neg_emb = item_embedding_fn(neg_ids)
         accidental = tf.equal(targets[:, None], neg_ids[None, :])
@@ -195,7 +201,7 @@ def retrieval_loss(cfg: LossConfig, interests, targets, item_embedding_fn, num_i
         return tf.reduce_mean(pos_l) + tf.reduce_sum(neg_l * mask) / denom
 
     # sampled softmax
-    if cfg.logq_correction:
+    if cfg.logq_correction and negatives is None:
         pos = pos - _log_expected_count(targets, num_items, cfg.sampler, n)
         neg = neg - _log_expected_count(neg_ids, num_items, cfg.sampler, n)
     if cfg.remove_accidental_hits:

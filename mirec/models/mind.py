@@ -38,3 +38,15 @@ class MINDTower(SequenceUserTower):
         if self.out is not None:
             h = self.out(h)
         return h
+
+
+def build_tower(item_tower, info, cfg):
+    """MIND tower from ``config.model`` (num_interests, iterations, dynamic_interests,
+    init_stddev, mlp_units, use_profile)."""
+    vocab = info.profile_vocab if cfg.get("use_profile", False) else None
+    return MINDTower(item_tower, info.max_len, num_interests=cfg.get("num_interests", 4),
+                     iterations=cfg.get("iterations", 3),
+                     dynamic_interests=cfg.get("dynamic_interests", True),
+                     init_stddev=cfg.get("init_stddev", 1.0),
+                     mlp_units=tuple(cfg.get("mlp_units", ())), profile_vocab=vocab,
+                     profile_dim=cfg.get("profile_dim", 8), name="mind")

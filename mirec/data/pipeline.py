@@ -1,0 +1,94 @@
+"""tf.data input pipelines: sliding-window training samples and evaluation batches."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+import mirec  # noqa: F401
+import tensorflow as tf
+
+from mirec.data.protocols import last_n
+
+
+def sliding_window_samples(items, splits, users, max_len: int, min_history: int = 1,
+                           max_samples_per_user: Optional[int] = None) -> dict:
+    """Every (history, next item) pair of the training sequences.
+
+    For each position t of a user's sequence with at least ``min_history`` earlier items,
+    the sample is (the last ``max_len`` items before t, left-padded; item t). Vectorised.
+    ``max_samples_per_user`` keeps only each user's last positions.
+
+    Returns:
+      ``{"history": (N, max_len) int32, "target": (N,) int32, "user": (N,) int32}``.
+    """
+    splits = np.asarray(splits, np.int64)
+    lengths = np.diff(splits)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    pos = np.arange(len(items)) - splits[row]
+    keep = pos >= min_history
+    if max_samples_per_user is not None:
+        keep &= pos >= (lengths[row] - max_samples_per_user)
+    p = np.flatnonzero(keep)
+    hist = last_n(np.asarray(items), p, splits[row[p]], max_len)
+    return {"history": hist, "target": np.asarray(items)[p].astype(np.int32),
+            "user": np.asarray(users)[row[p]].astype(np.int32)}
+
+
+def random_target_samples(items, splits, users, max_len: int, rng: np.random.Generator,
+                          min_history: int = 1) -> dict:
+    """One sample per user: a random target position and the items before it (UMI)."""
+    splits = np.asarray(splits, np.int64)
+    lengths = np.diff(splits)
+    ok = lengths > min_history
+    s, n = splits[:-1][ok], lengths[ok]
+    t = s + min_history + (rng.random(len(n)) * (n - min_history)).astype(np.int64)
+    return {"history": last_n(np.asarray(items), t, s, max_len),
+            "target": np.asarray(items)[t].astype(np.int32),
+            "user": np.asarray(users)[ok].astype(np.int32)}
+
+
+def add_user_features(samples: dict, user_features: Optional[dict]) -> dict:
+    """Adds profile columns ``{name: (num_users,) table}`` looked up by ``samples['user']``."""
+    out = dict(samples)
+    for name, table in (user_features or {}).items():
+        out[name] = np.asarray(table)[samples["user"]].astype(np.int32)
+    return out
+
+
+def train_dataset(samples: dict, batch_size: int, seed: int = 0, shuffle: bool = True,
+                  drop_remainder: bool = False, negatives: int = 0, num_items: int = 0,
+                  item_probs: Optional[np.ndarray] = None) -> tf.data.Dataset:
+    """Shuffled, batched, prefetched dataset of training feature dicts.
+
+    Deterministic for a given ``seed`` (the shuffle order changes every epoch in the same
+    way on every run). With ``negatives > 0``, adds ``"negatives"`` of shape
+    ``(batch, negatives)``: uniform over 1..M or, with ``item_probs`` (M + 1,), by popularity
+    (inverse-CDF sampling, O(log M) per draw).
+    """
+    n = len(samples["target"])
+    ds = tf.data.Dataset.from_tensor_slices(samples)
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if negatives:
+        if item_probs is not None:
+            p = np.asarray(item_probs, np.float64).copy()
+            p[0] = 0.0
+            cdf = tf.constant(np.cumsum(p) / p.sum(), tf.float64)
+        gen = tf.random.Generator.from_seed(seed + 1)
+
+        def add_negs(batch):
+            b = tf.shape(batch["target"])[0]
+            if item_probs is None:
+                neg = gen.uniform((b, negatives), 1, num_items + 1, dtype=tf.int64)
+            else:
+                u = gen.uniform((b * negatives,), dtype=tf.float64)
+                neg = tf.reshape(tf.searchsorted(cdf, u, side="right"), (b, negatives))
+                neg = tf.clip_by_value(tf.cast(neg, tf.int64), 1, num_items)
+            batch["negatives"] = tf.cast(neg, tf.int32)
+            return batch
+
+        ds = ds.map(add_negs)
+    return ds.prefetch(tf.data.AUTOTUNE)

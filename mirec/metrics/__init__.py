@@ -1,0 +1,26 @@
+"""Evaluation metrics: full-ranking, multi-target (UMI), sampled (MGNM) and GAUC."""
+
+from mirec import compat as _compat  # noqa: F401  (keeps the Keras 2 set-up first)
+from mirec.metrics.ranking import (
+    METRIC_NAMES,
+    full_ranking_metrics,
+    gauc,
+    hits_matrix,
+    mean_std,
+    paired_t_test,
+    sampled_ranking_metrics,
+    to_row_splits,
+    umi_metrics,
+)
+
+__all__ = [
+    "METRIC_NAMES",
+    "full_ranking_metrics",
+    "gauc",
+    "hits_matrix",
+    "mean_std",
+    "paired_t_test",
+    "sampled_ranking_metrics",
+    "to_row_splits",
+    "umi_metrics",
+]

@@ -1,0 +1,37 @@
+"""Builds a :class:`MultiInterestModel` from the ``config.model`` / ``config.loss`` sections."""
+
+from __future__ import annotations
+
+import importlib
+
+from mirec.models.base import MultiInterestModel
+from mirec.models.losses import LossConfig
+from mirec.towers.item import ItemTower
+
+# model name -> module defining build_tower(item_tower, info, cfg)
+MODULES = {
+    "youtube_dnn": "mirec.models.youtube_dnn",
+    "mind": "mirec.models.mind",
+}
+
+
+def register(name: str, module: str):
+    """Registers an extra model module (e.g. from user code)."""
+    MODULES[name] = module
+
+
+def available_models():
+    return sorted(MODULES)
+
+
+def build_model(config, info) -> MultiInterestModel:
+    """The model of ``config.model.name`` for a dataset described by ``info``."""
+    name = config.model.name
+    if name not in MODULES:
+        raise ValueError(f"unknown model {name!r}; available: {available_models()}")
+    module = importlib.import_module(MODULES[name])
+    item_tower = ItemTower(info.num_items, config.model.embedding_dim, name="item_tower")
+    user_tower = module.build_tower(item_tower, info, config.model)
+    loss = LossConfig(**dict(config.loss))
+    return MultiInterestModel(item_tower, user_tower, loss,
+                              extra_loss_weight=config.model.get("extra_loss_weight", 1.0))
