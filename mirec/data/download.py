@@ -72,8 +72,7 @@ def _fetch(spec: dict, folder: Path, timeout: float) -> dict:
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise DatasetNotAvailableError(
                 f"could not download {url} ({exc}). If this machine is offline, fetch the file "
-                f"elsewhere and put it at {dest}; see `python -m mirec.data info "
-                f"{folder.name}` for the full list."
+                f"elsewhere and put it at {dest} (extract archives there)."
             ) from exc
         actual = digest.hexdigest()
         verified = False
@@ -97,7 +96,7 @@ def _fetch(spec: dict, folder: Path, timeout: float) -> dict:
         "url": url,
         "sha256": actual,
         "verified": verified,
-        "downloaded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(
+        "downloaded_at": datetime.datetime.now(datetime.UTC).isoformat(
             timespec="seconds"),
     }
 
@@ -172,7 +171,11 @@ def download(name: str, data_dir=None, force: bool = False, timeout: float = 60.
     marker = folder / registry.MARKER_FILE
     record = {"dataset": name, "files": {}}
     for spec in desc["files"]:
-        entry = _fetch(spec, folder, timeout)
+        try:
+            entry = _fetch(spec, folder, timeout)
+        except DatasetNotAvailableError as exc:
+            raise DatasetNotAvailableError(
+                f"{exc}\n{registry.not_available_message(desc, data_dir)}") from exc
         if not entry["verified"] and _shared_match(desc, spec["filename"], entry["sha256"]):
             entry["matches_shared_copy"] = True
             _say(f"{spec['filename']}: identical to the copy recorded in the descriptor's "

@@ -68,10 +68,21 @@ def train_dataset(samples: dict, batch_size: int, seed: int = 0, shuffle: bool =
     (inverse-CDF sampling, O(log M) per draw).
     """
     n = len(samples["target"])
-    ds = tf.data.Dataset.from_tensor_slices(samples)
+    tensors = {k: tf.constant(v) for k, v in samples.items()}
     if shuffle:
-        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        # A fresh permutation each time the dataset is iterated (each Keras epoch), drawn in
+        # one vectorised op: no shuffle buffer to refill with a million samples every epoch.
+        def epoch_indices(_):
+            perm = tf.random.shuffle(tf.range(n, dtype=tf.int64), seed=seed)
+            return tf.data.Dataset.from_tensor_slices(perm)
+
+        idx = tf.data.Dataset.from_tensors(0).flat_map(epoch_indices)
+    else:
+        idx = tf.data.Dataset.range(n)
+    ds = idx.batch(batch_size, drop_remainder=drop_remainder).map(
+        lambda i: {k: tf.gather(v, i) for k, v in tensors.items()})
+    num_batches = n // batch_size if drop_remainder else -(-n // batch_size)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(num_batches))
     if negatives:
         if item_probs is not None:
             p = np.asarray(item_probs, np.float64).copy()

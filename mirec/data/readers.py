@@ -444,21 +444,24 @@ def _check_unique(path: Path, df: pd.DataFrame, column: str, first_line: int) ->
 
 
 def _parse_int_tokens(
-    tokens: pd.Series, path: Path, lines: np.ndarray, what: str
+    tokens: pd.Series, path, lines: np.ndarray, what: str
 ) -> np.ndarray:
-    """Converts string tokens to int64; raises at the line of the first non-integer token."""
+    """Converts string tokens to int64; raises at the line of the first non-integer token.
+
+    ``path`` is the file, or an array giving the file of each token."""
     values = pd.to_numeric(tokens, errors="coerce")
     if values.dtype.kind == "i":
         return values.to_numpy(dtype=np.int64)
     ok = tokens.str.fullmatch(r"[+-]?\d{1,18}").fillna(False).to_numpy(dtype=bool)
     row = _first_true(~ok)
     if row is not None:
-        _raise_at(path, lines[row], f"an integer {what}", tokens.iloc[row])
+        where = path[row] if isinstance(path, np.ndarray) else path
+        _raise_at(where, lines[row], f"an integer {what}", tokens.iloc[row])
     return tokens.astype(np.int64).to_numpy()
 
 
 def _ids(
-    tokens: pd.Series, path: Path, lines: np.ndarray, what: str, numeric: bool | None
+    tokens: pd.Series, path, lines: np.ndarray, what: str, numeric: bool | None
 ) -> np.ndarray:
     """Ids from string tokens: int64 (``numeric=True``, required), str (``False``) or
     int64 when every token is an integer and str otherwise (``None``)."""
@@ -940,11 +943,6 @@ def read_amazon_reviews_json(
 
 
 def _parse_review_batch(path: Path, batch: list, consumed: int) -> pd.DataFrame:
-    raw = pd.Series(batch, dtype=object)
-    blank = (raw.str.strip() == b"").to_numpy(dtype=bool)
-    row = _first_true(blank)
-    if row is not None:
-        _raise_at(path, consumed + row + 1, "a JSON object (empty lines are not allowed)", "")
     expected = "one JSON object per line with fields " + ", ".join(_REVIEW_FIELDS)
     joined = b"".join(batch)
     if not joined.endswith(b"\n"):
@@ -954,6 +952,10 @@ def _parse_review_batch(path: Path, batch: list, consumed: int) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         line = joined.count(b"\n", 0, exc.start)
         raise DataFormatError(path, consumed + line + 1, "UTF-8 text", got=str(exc)) from exc
+    lines = pd.Series(text[:-1].split("\n"), dtype=object)
+    row = _first_true((lines.str.strip() == "").to_numpy(dtype=bool))
+    if row is not None:
+        _raise_at(path, consumed + row + 1, "a JSON object (empty lines are not allowed)", "")
     try:
         df = pd.read_json(io.StringIO(text), lines=True, dtype=False, convert_dates=False)
         if len(df) != len(batch):
@@ -1073,10 +1075,11 @@ def read_unisrec(
     rows = pd.concat(frames, ignore_index=True)
     file_of = {code: paths[s] for code, s in enumerate(("train", "valid", "test"))}
     seq = _rebuild_sequences(rows, file_of, full_check)
-    line_of_token = seq["line"].to_numpy()
-    path_for_ids = paths["test"]
-    users = _ids(seq["user"], path_for_ids, line_of_token, "user id", numeric_ids)
-    items = _ids(seq["item"], path_for_ids, line_of_token, "item id", numeric_ids)
+    users = _ids(seq["user"], paths["test"], seq["user_line"].to_numpy(), "user id",
+                 numeric_ids)
+    item_paths = np.array([file_of.get(code) for code in range(3)], dtype=object)
+    items = _ids(seq["item"], item_paths[seq["split"].to_numpy()], seq["line"].to_numpy(),
+                 "item id", numeric_ids)
     inter = pd.DataFrame({USER: users, ITEM: items, TIMESTAMP: seq["pos"].to_numpy()})
     item_features = _unisrec_item_features(folder, name, items, numeric_ids)
     user_features = _index_table(folder, name, "user2index", USER, users, numeric_ids)
@@ -1089,7 +1092,9 @@ def _rebuild_sequences(
 ) -> pd.DataFrame:
     """Orders the "history -> target" rows of each user and rebuilds the sequences.
 
-    Returns a table (user, item, pos, line) in user order of the test file.
+    Returns a table (user, item, pos, line, split, user_line) in user order of the test
+    file; ``line``/``split`` say where each item id was read, ``user_line`` is the line of the
+    user's test row.
     """
     test_rows = rows[rows["split"] == 2]
     dup = test_rows["user"].duplicated().to_numpy()
@@ -1144,11 +1149,15 @@ def _rebuild_sequences(
     total = int(seq_len.sum())
     flat_items = np.empty(total, dtype=object)
     flat_line = np.empty(total, dtype=np.int64)
-    flat_items[offsets[head_user] + head_pos] = head_tokens
-    flat_line[offsets[head_user] + head_pos] = head_line
+    flat_split = np.empty(total, dtype=np.int64)
+    head_idx = offsets[head_user] + head_pos
+    flat_items[head_idx] = head_tokens
+    flat_line[head_idx] = head_line
+    flat_split[head_idx] = np.repeat(rows["split"].to_numpy()[first], start_len)
     target_idx = offsets[rank] + target_pos
     flat_items[target_idx] = rows["target"].to_numpy(dtype=object)
     flat_line[target_idx] = rows["line"].to_numpy()
+    flat_split[target_idx] = rows["split"].to_numpy()
 
     # Check every row against the rebuilt sequence.
     cap = int(hist_len.max()) if len(hist_len) else 0
@@ -1191,7 +1200,9 @@ def _rebuild_sequences(
     seq_pos = np.arange(total) - np.repeat(offsets, seq_len)
     return pd.DataFrame({"user": pd.Series(seq_user, dtype=object),
                          "item": pd.Series(flat_items, dtype=object),
-                         "pos": seq_pos.astype(np.int64), "line": flat_line})
+                         "pos": seq_pos.astype(np.int64), "line": flat_line,
+                         "split": flat_split,
+                         "user_line": np.repeat(test_rows["line"].to_numpy(), seq_len)})
 
 
 def _read_id_map(path: Path, key_name: str) -> pd.DataFrame:
@@ -1290,16 +1301,20 @@ def read_mql4grec(folder: PathLike, name: str, check_splits: bool = True) -> Int
         _raise_at(path, _json_key_line(text, keys.iloc[row]),
                   "a non-empty list of item indices (empty user sequence)", seqs[row])
     flat = list(itertools.chain.from_iterable(seqs))
-    is_int = np.fromiter((type(v) is int for v in flat), dtype=bool, count=len(flat))
-    bad = _first_true(~is_int)
-    if bad is not None:
+    items = np.asarray(flat)
+    if items.dtype.kind != "i":
+        # Error path only: find the first value that is not an integer.
+        is_int = np.fromiter((type(v) is int for v in flat), dtype=bool, count=len(flat))
+        bad = _first_true(~is_int)
+        if bad is None:  # pragma: no cover - integers too large for int64
+            raise DataFormatError(path, None, "item indices that fit in int64")
         owner = int(np.searchsorted(np.cumsum(lengths), bad, side="right"))
         _raise_at(path, _json_key_line(text, keys.iloc[owner]), "integer item indices",
                   flat[bad])
+    items = items.astype(np.int64)
     key_lines = np.ones(len(keys), dtype=np.int64)
     users_once = _ids(keys, path, key_lines, "user index", True)
     users = np.repeat(users_once, lengths)
-    items = np.asarray(flat, dtype=np.int64)
     inter = pd.DataFrame({USER: users, ITEM: items, TIMESTAMP: _position_in_sequence(users)})
     if check_splits:
         _check_mql4grec_splits(folder, name, users_once, items, lengths)
@@ -1461,20 +1476,23 @@ def _read_table_any(path: Path, encoding: str | None) -> tuple[pd.DataFrame, int
 
 
 def _parse_datetimes(values: pd.Series) -> pd.Series:
-    """Datetimes from datetime values or strings (ISO, or the UCI CSV's 'M/D/YYYY H:MM')."""
+    """Datetimes from datetime values or strings (ISO, or the UCI CSV's 'M/D/YYYY H:MM').
+
+    Strings are parsed once per distinct value (invoices share their time stamps)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    as_str = values.astype("string").str.strip()
+        return values.reset_index(drop=True)
+    codes, uniques = pd.factorize(values)
+    as_str = pd.Series(pd.Index(uniques).astype(str).str.strip(), dtype=object)
     parsed = pd.to_datetime(as_str, format="ISO8601", errors="coerce")
-    missing = parsed.isna() & as_str.notna()
-    if missing.any():
-        us = pd.to_datetime(as_str[missing], format="%m/%d/%Y %H:%M", errors="coerce")
-        still = us.isna()
-        if still.any():
-            us[still] = pd.to_datetime(as_str[missing][still], format="%m/%d/%Y %H:%M:%S",
-                                       errors="coerce")
-        parsed[missing] = us
-    return parsed
+    for fmt in ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"):
+        missing = parsed.isna()
+        if not missing.any():
+            break
+        parsed[missing] = pd.to_datetime(as_str[missing], format=fmt, errors="coerce")
+    out = pd.Series(pd.NaT, index=range(len(codes)), dtype=parsed.dtype)
+    present = codes >= 0
+    out[present] = parsed.to_numpy()[codes[present]]
+    return out
 
 
 def read_online_retail(
@@ -1520,13 +1538,18 @@ def read_online_retail(
             _raise_at(path, base + row, f"{expected} in column '{column}'", df[column].iloc[row])
 
     def text_col(column: str) -> pd.Series:
-        col = df[column]
-        out = col.astype("string").str.strip()
-        return out.where(col.notna())
+        """Stripped strings (object dtype, None when missing); work on the distinct values."""
+        codes, uniques = pd.factorize(df[column])
+        cleaned = pd.Index(uniques).astype(str).str.strip().to_numpy(dtype=object)
+        out = np.empty(len(codes), dtype=object)
+        present = codes >= 0
+        out[present] = cleaned[codes[present]]
+        return pd.Series(out, dtype=object)
 
     customer_raw = df["CustomerID"]
-    customer_str = customer_raw.astype("string").str.strip()
-    customer_missing = (customer_raw.isna() | (customer_str == "")).to_numpy(dtype=bool)
+    customer_missing = customer_raw.isna().to_numpy(dtype=bool)
+    if customer_raw.dtype == object:
+        customer_missing |= (text_col("CustomerID") == "").to_numpy(dtype=bool)
     customer = pd.to_numeric(customer_raw.where(~customer_missing), errors="coerce")
     cust_vals = customer.to_numpy(dtype=np.float64, na_value=np.nan)
     fail(~customer_missing & (np.isnan(cust_vals) | (np.nan_to_num(cust_vals) % 1 != 0)),
@@ -1550,8 +1573,9 @@ def read_online_retail(
     fail((invoice.isna() | (invoice == "")).to_numpy(dtype=bool), "a non-empty invoice number",
          "InvoiceNo")
 
-    seconds = when.dt.tz_localize(None) if getattr(when.dt, "tz", None) else when
-    seconds = seconds.astype("datetime64[s]").astype(np.int64)
+    if getattr(when.dt, "tz", None) is not None:
+        when = when.dt.tz_convert("UTC").dt.tz_localize(None)
+    seconds = when.astype("datetime64[s]").astype(np.int64)
     inter = pd.DataFrame({
         USER: customer.astype("Int64"),
         ITEM: stock.astype(object),

@@ -136,12 +136,15 @@ def missing_files(desc: dict, folder: Path) -> list[list[str]]:
 
 
 def _candidate_dirs(name: str, data_dir=None) -> list[Path]:
+    # A descriptor may name other folders that commonly hold its files ("folder_aliases"),
+    # e.g. the SASRec-style ML-1M file kept beside the other ML-1M files.
+    aliases = list(get_descriptor(name).get("folder_aliases", []))
     if data_dir is not None:
         root = Path(data_dir).expanduser()
-        return [root / name, root]
+        return [root / name] + [root / a for a in aliases] + [root]
     from mirec.data.download import cache_dir
 
-    return [cache_dir() / name]
+    return [cache_dir() / name] + [cache_dir() / a for a in aliases]
 
 
 def find_dataset_dir(name: str, data_dir=None) -> Path | None:
@@ -229,11 +232,12 @@ def _reader_argument(desc: dict, folder: Path) -> Path:
     )
 
 
-def load(name: str, data_dir=None, **kwargs) -> InteractionData:
+def load(name: str, /, data_dir=None, **kwargs) -> InteractionData:
     """Reads data set ``name`` with the reader named in its descriptor.
 
     Args:
-      name: a name from :func:`list_datasets`.
+      name: a name from :func:`list_datasets` (positional, so that a reader's own ``name``
+        argument can be passed in ``kwargs``).
       data_dir: data root (or the data set folder itself); default: the cache directory.
       **kwargs: override the reader keyword arguments of the descriptor (in the descriptor,
         a string argument starting with ``{folder}/`` is a path inside the data set folder).

@@ -57,10 +57,10 @@ class BehaviorToInterestRouting(tf.keras.layers.Layer):
         if mask is None:
             mask = tf.ones((batch, n), tf.bool)
         maskf = tf.cast(mask, x.dtype)
-        # u: (B, K, n, out)
+        # Shared bilinear (MIND): u_i = S e_i is the same for every capsule, so keep it
+        # (B, n, out) and broadcast; per-capsule weights (ComiRec-DR): u is (B, K, n, out).
         if self.shared_bilinear:
             u = tf.einsum("bnd,de->bne", x, self.bilinear[0])
-            u = tf.tile(u[:, None], [1, k, 1, 1])
         else:
             u = tf.einsum("bnd,kde->bkne", x, self.bilinear)
         u_const = tf.stop_gradient(u)
@@ -69,13 +69,15 @@ class BehaviorToInterestRouting(tf.keras.layers.Layer):
                                  dtype=x.dtype)
         else:
             b = tf.zeros((batch, k, n), x.dtype)
+        agg = "bkn,bne->bke" if self.shared_bilinear else "bkn,bkne->bke"
+        agree = "bne,bke->bkn" if self.shared_bilinear else "bkne,bke->bkn"
         v = None
         for it in range(self.iterations):
             c = tf.nn.softmax(b, axis=1) * maskf[:, None, :]  # over capsules
             uu = u if it == self.iterations - 1 else u_const
-            v = squash(tf.einsum("bkn,bkne->bke", c, uu))
+            v = squash(tf.einsum(agg, c, uu))
             if it < self.iterations - 1:
-                delta = tf.einsum("bkne,bke->bkn", u_const, v)
+                delta = tf.einsum(agree, u_const, v)
                 b = b + delta if self.accumulate else delta
         if self.dynamic_interests:
             m = tf.reduce_sum(maskf, axis=1)

@@ -38,7 +38,8 @@ Choices and what they rest on:
   training examples play the role of per-position supervision. SINE lists SASRec as
   "multi-embedding" (multi-head); with 1 head (paper default) it is one vector.
 
-Public API: :class:`SASRecTower`, :func:`causal_padding_mask`, :func:`build_tower`,
+Public API: :class:`SASRecTower` (with ``sequence_outputs``), :class:`SASRecBlock`,
+:func:`causal_padding_mask`, :func:`build_tower`,
 :func:`default_model_config`, :func:`default_loss_overrides`.
 """
 
@@ -124,7 +125,18 @@ class SASRecTower(SequenceUserTower):
                        for i in range(self.num_blocks)]
         self.ln_out = tf.keras.layers.LayerNormalization(epsilon=1e-8, name="ln_out")
 
+    def sequence_outputs(self, features, training=None):
+        """Outputs at every position, ``(batch_size, n, embedding_dim)``; position t only
+        sees the real items at positions <= t (padded positions give LN(0))."""
+        ids = tf.cast(features["history"], tf.int32)
+        mask = ids > 0
+        emb = self.item_tower(ids) * tf.cast(mask, tf.float32)[..., None]
+        return self.ln_out(self._transform(emb, mask, training))
+
     def encode(self, emb, mask, features, training):
+        return self.ln_out(self._transform(emb, mask, training)[:, -1:, :])
+
+    def _transform(self, emb, mask, training):
         n = tf.shape(emb)[1]
         maskf = tf.cast(mask, emb.dtype)[..., None]
         if self.scale_embeddings:
@@ -135,7 +147,7 @@ class SASRecTower(SequenceUserTower):
         attention_mask = causal_padding_mask(mask)
         for block in self.blocks:
             x = block(x, attention_mask, maskf, training=training)
-        return self.ln_out(x[:, -1:, :])
+        return x
 
 
 def default_model_config() -> ml_collections.ConfigDict:

@@ -50,15 +50,22 @@ log-uniform negatives and accidental hits removed.
 
 from __future__ import annotations
 
+import mirec  # noqa: F401  (Keras 2 set-up before TensorFlow)
+
+# isort: split
 import ml_collections
 import numpy as np
-
-import mirec  # noqa: F401
 import tensorflow as tf
 
-from mirec.layers.sine import (VARIANTS, AttentionWeighting, ConceptActivation,
-                               IntentionAssignment, InterestAggregation, InterestEmbedding,
-                               prototype_covariance_loss)
+from mirec.layers.sine import (
+    VARIANTS,
+    AttentionWeighting,
+    ConceptActivation,
+    IntentionAssignment,
+    InterestAggregation,
+    InterestEmbedding,
+    prototype_covariance_loss,
+)
 from mirec.towers.user import SequenceUserTower
 
 OUTPUTS = ("aggregate", "interests")
@@ -181,13 +188,14 @@ class SINETower(SequenceUserTower):
         att = self.attend(emb, mask=mask, positions=pos,
                           assignment=assign if official else None)
         interests = self.embed(emb, att, assignment=assign)
-        out = dict(prototypes_activated=gated, prototype_indices=idx, prototype_scores=scores,
-                   assignment=assign, attention=att, interests=interests)
+        out = {"prototypes_activated": gated, "prototype_indices": idx,
+               "prototype_scores": scores, "assignment": assign, "attention": att,
+               "interests": interests}
         if self.aggregate is not None:
             user, weights = self.aggregate(interests, assign, gated, mask=mask,
                                            item_embeddings=emb,
                                            positions=pos if official else None)
-            out.update(user=user, interest_weights=weights)
+            out.update({"user": user, "interest_weights": weights})
         if add_losses and self.reg_weight > 0:
             table = protos if protos is not None else self.concept.prototypes
             self.add_loss(self.reg_weight * prototype_covariance_loss(
@@ -220,16 +228,18 @@ def default_model_config(variant: str = "paper") -> ml_collections.ConfigDict:
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    common = dict(name="sine", embedding_dim=128, variant=variant, output="aggregate",
-                  use_category_prototypes=False, covariance_center="prototypes",
-                  extra_loss_weight=1.0)
+    cfg = {"name": "sine", "embedding_dim": 128, "variant": variant, "output": "aggregate",
+           "use_category_prototypes": False, "covariance_center": "prototypes",
+           "extra_loss_weight": 1.0}
     if variant == "paper":
-        return ml_collections.ConfigDict(dict(
-            common, num_interests=4, num_prototypes=50, reg_weight=0.5, tau=0.1,
-            assignment_temperature=1.0, hidden_units=0, add_item_embeddings=False))
-    return ml_collections.ConfigDict(dict(
-        common, num_interests=2, num_prototypes=10, reg_weight=0.0, tau=1.0,
-        assignment_temperature=0.07, hidden_units=512, add_item_embeddings=True))
+        cfg.update({"num_interests": 4, "num_prototypes": 50, "reg_weight": 0.5, "tau": 0.1,
+                    "assignment_temperature": 1.0, "hidden_units": 0,
+                    "add_item_embeddings": False})
+    else:
+        cfg.update({"num_interests": 2, "num_prototypes": 10, "reg_weight": 0.0, "tau": 1.0,
+                    "assignment_temperature": 0.07, "hidden_units": 512,
+                    "add_item_embeddings": True})
+    return ml_collections.ConfigDict(cfg)
 
 
 def build_tower(item_tower, info, cfg) -> SINETower:
