@@ -39,7 +39,7 @@ def _config(module_name):
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
-    rows, models = [], {}
+    rows = []
     for name, label in (("youtube_dnn", "YoutubeDNN"), ("mind", "MIND")):
         t = time.time()
         wd = os.path.join(_WORKDIR.value, name)

@@ -257,3 +257,32 @@ def restore_for_eval(config, workdir, data_dir=None):
         raise FileNotFoundError(f"no best checkpoint in {workdir}/best")
     tf.train.Checkpoint(model=model).restore(best).expect_partial()
     return model, prepared.split, config
+
+
+def export_serving_model(config, workdir, path=None, index="scann", k=100, data_dir=None,
+                         scann_kwargs=None):
+    """Exports a finished run's user tower and an item index as one SavedModel.
+
+    The SavedModel's ``serve(history=..., <profile fields>=...)`` returns
+    ``{"scores": (B, k), "ids": (B, k)}`` item ids (1..M, the run's remapped ids; the raw ids
+    are in ``item_ids.npy`` beside it). Reload with :func:`mirec.retrieval.load_retrieval_model`
+    (it imports ScaNN's ops first). Returns the export path.
+    """
+    from mirec import retrieval
+
+    model, _, _ = restore_for_eval(config, workdir, data_dir)
+    prepared = prepare(config.dataset, data_dir=data_dir or config.dataset.get("data_dir") or None,
+                       seed=int(config.get("seed", 0)))
+    items = model.item_embeddings().numpy()
+    if index == "scann":
+        idx = retrieval.ScaNNIndex(items, k=k, **dict(scann_kwargs or {}))
+    else:
+        idx = retrieval.BruteForceIndex(items)
+    signature = {"history": tf.TensorSpec([None, prepared.info.max_len], tf.int32)}
+    for name in model.user_tower.profile_vocab if hasattr(model.user_tower, "profile_vocab") \
+            else ():
+        signature[name] = tf.TensorSpec([None], tf.int32)
+    path = path or os.path.join(workdir, "export")
+    retrieval.export_retrieval_model(model.user_tower, idx, path, signature, k=k)
+    np.save(os.path.join(path, "item_ids.npy"), prepared.sequences.item_ids.astype(str))
+    return path

@@ -37,6 +37,7 @@ class YoutubeDNNTower(SequenceUserTower):
 def build_tower(item_tower, info, cfg):
     """YoutubeDNN tower from ``config.model`` (fields: hidden_units, dropout, use_profile)."""
     vocab = info.profile_vocab if cfg.get("use_profile", False) else None
-    return YoutubeDNNTower(item_tower, info.max_len, hidden_units=tuple(cfg.get("hidden_units", ())),
+    return YoutubeDNNTower(item_tower, info.max_len,
+                           hidden_units=tuple(cfg.get("hidden_units", ())),
                            dropout=cfg.get("dropout", 0.0), profile_vocab=vocab,
                            profile_dim=cfg.get("profile_dim", 8), name="youtube_dnn")
