@@ -81,7 +81,8 @@ def prototype_covariance_loss(prototypes, center="prototypes"):
         raise ValueError(f"center must be 'prototypes' or 'features', got {center!r}")
     dim = tf.cast(tf.shape(c)[1], c.dtype)
     cov = tf.matmul(c, c, transpose_b=True) / dim
-    return 0.5 * (tf.reduce_sum(tf.square(cov)) - tf.reduce_sum(tf.square(tf.linalg.diag_part(cov))))
+    diag = tf.linalg.diag_part(cov)
+    return 0.5 * (tf.reduce_sum(tf.square(cov)) - tf.reduce_sum(tf.square(diag)))
 
 
 @tf.keras.utils.register_keras_serializable(package="mirec")

@@ -12,6 +12,13 @@ from mirec.towers.item import ItemTower
 MODULES = {
     "youtube_dnn": "mirec.models.youtube_dnn",
     "mind": "mirec.models.mind",
+    "sine": "mirec.models.sine",
+    "gru4rec": "mirec.models.gru4rec",
+    "caser": "mirec.models.caser",
+    "sasrec": "mirec.models.sasrec",
+    "mcprn": "mirec.models.mcprn",
+    "comirec_dr": "mirec.models.comirec",
+    "comirec_sa": "mirec.models.comirec",
 }
 
 

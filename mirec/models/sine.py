@@ -175,6 +175,9 @@ class SINETower(SequenceUserTower):
         """
         official = self.variant == "official"
         n = emb.shape[1] if emb.shape[1] is not None else tf.shape(emb)[1]
+        if isinstance(n, int) and n > self.max_len:
+            raise ValueError(f"history length {n} > max_len {self.max_len}")
+        # Left padding: the last row of P always belongs to the most recent item.
         pos = self.positions[self.max_len - n:] if isinstance(n, int) else self.positions[-n:]
         protos = self.prototype_matrix() if self.use_category_prototypes else None
 
