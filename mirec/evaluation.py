@@ -40,7 +40,8 @@ def evaluate(model, evalset, cfg, user_features=None, return_predictions=False):
     """Metrics dict (and optionally predictions) of ``model`` on ``evalset``.
 
     ``cfg`` is the ``config.eval`` section: ``cutoffs``, ``metrics`` (names accepted by
-    :func:`mirec.metrics.full_ranking_metrics`), ``exclude_seen``, ``retrieval``
+    :func:`mirec.metrics.full_ranking_metrics`), ``metric_names`` (e.g. ``{"recall":
+    "HitRate"}`` for UMI's Eq. 15), ``exclude_seen``, ``retrieval``
     (``brute_force``/``scann``), ``top_k`` saved in predictions, ``batch_size``.
     """
     queries = model.encode_users(evalset.features(user_features),
@@ -57,8 +58,10 @@ def evaluate(model, evalset, cfg, user_features=None, return_predictions=False):
         exclude = evalset.seen if cfg.get("exclude_seen", True) else None
         top_scores, top_ids = index.search(queries, k, exclude=exclude)
         top_scores, top_ids = np.asarray(top_scores), np.asarray(top_ids)
+        names = dict(cfg.get("metric_names", {}) or {})
         res = M.full_ranking_metrics(top_ids, evalset.targets, cutoffs=cutoffs,
-                                     metrics=tuple(cfg.get("metrics", ("hr", "ndcg"))))
+                                     metrics=tuple(cfg.get("metrics", ("hr", "ndcg"))),
+                                     names=names or None)
         preds = {"top_ids": top_ids, "top_scores": top_scores}
     res = {k: float(v) for k, v in res.items()}
     if return_predictions:

@@ -143,6 +143,29 @@ class _ValidationCallback(tf.keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def make_training_samples(config, split, max_len, seed):
+    """Training (history, target) pairs as ``config.train.sampling`` says.
+
+    ``"sliding_window"`` (SINE, MIRACLE, MGNM): every position of every training sequence.
+    ``"random_target"`` (UMI, ComiRec): ``targets_per_user`` samples per training user, each a
+    random target position with the items before it as history (drawn once with ``seed``).
+    """
+    items, splits, users = split.train
+    kind = config.train.get("sampling", "sliding_window")
+    min_history = config.train.get("min_history", 1)
+    if kind == "sliding_window":
+        return pipeline.sliding_window_samples(items, splits, users, max_len,
+                                               min_history=min_history)
+    if kind == "random_target":
+        rng = np.random.default_rng(seed)
+        parts = [pipeline.random_target_samples(items, splits, users, max_len, rng,
+                                                min_history=min_history)
+                 for _ in range(int(config.train.get("targets_per_user", 10)))]
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    raise ValueError(f"config.train.sampling must be 'sliding_window' or 'random_target', "
+                     f"got {kind!r}")
+
+
 class Run:
     """The state of one training run in a workdir."""
 
@@ -173,9 +196,7 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> dic
     with open(os.path.join(workdir, "config.json"), "w") as f:
         f.write(config.to_json_best_effort(indent=2))
 
-    samples = pipeline.sliding_window_samples(
-        split.train[0], split.train[1], split.train[2], info.max_len,
-        min_history=config.train.get("min_history", 1))
+    samples = make_training_samples(config, split, info.max_len, seed)
     samples = pipeline.add_user_features(samples, prepared.user_features)
     run.num_train_samples = len(samples["target"])
     ds = pipeline.train_dataset(samples, config.train.batch_size, seed=seed)

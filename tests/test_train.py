@@ -93,3 +93,19 @@ def test_report_markdown_puts_ours_next_to_paper():
     md = report.markdown("sine_table1", results)
     assert "| SINE | 16.34 / 15.00 ± 1.00 / -8.2%" in md
     assert "| GRU4Rec | 14.61 / not run" in md
+
+
+def test_random_target_sampling_and_strong_generalization(tmp_path):
+    cfg = small(spine_config("mind"), epochs=1)
+    cfg.dataset.protocol = "strong_generalization"
+    cfg.dataset.history_fraction = 0.9
+    cfg.train.sampling = "random_target"
+    cfg.train.targets_per_user = 3
+    cfg.eval.metrics = ("recall", "precision")
+    cfg.eval.metric_names = {"recall": "HitRate"}
+    cfg.train.selection_metric = "HitRate@50"
+    test = train.train_and_evaluate(cfg, str(tmp_path))
+    assert set(test) == {"HitRate@10", "HitRate@50", "Precision@10", "Precision@50"}
+    final = train.load_final(str(tmp_path))
+    assert final["train_samples"] == 3 * 240  # 80% of 300 users, 3 samples each
+    assert 0 <= test["Precision@50"] <= test["HitRate@50"] <= 1
