@@ -70,6 +70,15 @@ def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
     raw = load_interactions(cfg, data_dir)
     df = raw.interactions
     stats = {"raw": raw.summary(), "source": raw.source}
+    if cfg.get("max_users", 0):
+        # Subsample users (for a quick run on a huge log); every row of a kept user stays.
+        users = df[USER].unique()
+        if len(users) > cfg.max_users:
+            keep = np.random.default_rng(seed).choice(users, size=cfg.max_users, replace=False)
+            df = df[df[USER].isin(keep).to_numpy()]
+            stats["max_users"] = int(cfg.max_users)
+            log.info("max_users: kept %d of %d users (%d rows)", cfg.max_users, len(users),
+                     len(df))
     if cfg.get("min_rating") is not None:
         df = preprocess.filter_ratings(df, cfg.min_rating, unknown=cfg.get("unknown_rating",
                                                                            "error"))
