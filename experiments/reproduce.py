@@ -35,6 +35,16 @@ TABLES = {
         ("MCPRN", "sine/mcprn.py"),
         ("SINE", "sine/sine.py"),
     ]),
+    # A config file may carry extra comma-separated args after ":" (run as "<dataset>,<args>").
+    "umi_table2": ("UMI", [
+        ("DSSM", "umi/dssm.py"),
+        ("YoutubeDNN", "umi/youtube_dnn.py"),
+        ("MIND", "umi/mind.py"),
+        ("MIND+HN", "umi/mind.py:hn"),
+        ("ComiRec", "umi/comirec.py"),
+        ("ComiRec+HN", "umi/comirec.py:hn"),
+        ("UMI", "umi/umi.py"),
+    ]),
 }
 
 _TABLE = flags.DEFINE_enum("table", "sine_table1", list(TABLES), "Paper table.")
@@ -49,9 +59,11 @@ _RESULTS_OUT = flags.DEFINE_string("results_out", None, "Also write the results 
 
 def run_one(cfg_file, dataset, workdir, seed):
     final = os.path.join(workdir, "final.json")
+    cfg_file, _, extra = cfg_file.partition(":")
+    arg = f"{dataset},{extra}" if extra else dataset
     if not os.path.exists(final):
         cmd = [sys.executable, os.path.join(HERE, "main.py"),
-               f"--config={os.path.join(HERE, 'configs', cfg_file)}:{dataset}",
+               f"--config={os.path.join(HERE, 'configs', cfg_file)}:{arg}",
                f"--workdir={workdir}", f"--config.seed={seed}"]
         if _DATA_DIR.value:
             cmd.append(f"--data_dir={_DATA_DIR.value}")
@@ -62,13 +74,13 @@ def run_one(cfg_file, dataset, workdir, seed):
         return json.load(f)
 
 
-def per_user_metrics(workdir, cutoffs, metrics):
+def per_user_metrics(workdir, cutoffs, metrics, names=None):
     from mirec.metrics import full_ranking_metrics
 
     p = np.load(os.path.join(workdir, "predictions.npz"), allow_pickle=True)
     targets = (p["target_values"], p["target_splits"])
     _, per_user = full_ranking_metrics(p["top_ids"], targets, cutoffs=cutoffs, metrics=metrics,
-                                       per_user=True)
+                                       per_user=True, names=names or None)
     return p["users"], per_user
 
 
@@ -92,7 +104,10 @@ def main(argv):
             finals.append(run_one(cfg_file, _DATASET.value, wd, seed))
             cfg = json.load(open(os.path.join(wd, "config.json")))
             cutoffs = tuple(cfg["eval"]["cutoffs"])
-            users, pu = per_user_metrics(wd, cutoffs, ("hr", "ndcg"))
+            # The run's own metrics (UMI: recall shown as HitRate, precision).
+            users, pu = per_user_metrics(wd, cutoffs,
+                                         tuple(cfg["eval"].get("metrics", ("hr", "ndcg"))),
+                                         cfg["eval"].get("metric_names") or None)
             per_user.setdefault(label, []).append(pu)
         walls[label] = float(np.mean([f["wall_seconds"] for f in finals]))
         entry = {}

@@ -31,4 +31,27 @@ SINE_TABLE1 = {
     },
 }
 
+# UMI (Chai et al., SIGIR 2022) Table 2, MovieLens half (the Alibaba half is private data).
+# The paper prints "Youtube DNN", "+HN" under MIND and ComiRec; keys here have no spaces
+# (they are also workdir names).
+UMI_TABLE2 = {
+    "ml-1m": {
+        "DSSM": {"HitRate@10": 0.02706, "Precision@10": 0.0245, "HitRate@50": 0.11006,
+            "Precision@50": 0.02182, "HitRate@300": 0.40552, "Precision@300": 0.01644},
+        "YoutubeDNN": {"HitRate@10": 0.07164, "Precision@10": 0.06887, "HitRate@50": 0.26687,
+            "Precision@50": 0.05417, "HitRate@300": 0.62451, "Precision@300": 0.02571},
+        "MIND": {"HitRate@10": 0.0621, "Precision@10": 0.0606, "HitRate@50": 0.22415,
+            "Precision@50": 0.04623, "HitRate@300": 0.5944, "Precision@300": 0.02385},
+        "MIND+HN": {"HitRate@10": 0.07236, "Precision@10": 0.06407, "HitRate@50": 0.25781,
+            "Precision@50": 0.05123, "HitRate@300": 0.62722, "Precision@300": 0.02519},
+        "ComiRec": {"HitRate@10": 0.06117, "Precision@10": 0.05778, "HitRate@50": 0.20839,
+            "Precision@50": 0.04265, "HitRate@300": 0.56024, "Precision@300": 0.02289},
+        "ComiRec+HN": {"HitRate@10": 0.0727, "Precision@10": 0.06358, "HitRate@50": 0.26367,
+            "Precision@50": 0.05195, "HitRate@300": 0.63012, "Precision@300": 0.02534},
+        "UMI": {"HitRate@10": 0.07505, "Precision@10": 0.07036, "HitRate@50": 0.27805,
+            "Precision@50": 0.05649, "HitRate@300": 0.6482, "Precision@300": 0.02647},
+    },
+}
+
 TABLES = {"sine_table1": SINE_TABLE1}
+TABLES["umi_table2"] = UMI_TABLE2

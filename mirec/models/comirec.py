@@ -16,7 +16,8 @@ Two multi-interest extractors, both returning K interests ``(batch_size, K, D)``
   ``A = softmax_t(W2^T tanh(W1 (E + P)))`` with W1 of width ``4 D`` and K columns in W2
   (one attention head per interest, padded positions masked), interests ``V = A^T E``: the
   attention sees item + learned position embeddings, the pooled values are the item
-  embeddings WITHOUT positions (official code) (:class:`mirec.layers.attention.SelfAttentivePooling`).
+  embeddings WITHOUT positions (official code)
+  (:class:`mirec.layers.attention.SelfAttentivePooling`).
 
 Training: the interest with the largest inner product with the target is used for the
 positive and the sampled negatives (``LossConfig(readout="argmax")``, see

@@ -111,6 +111,12 @@ class PurposeRouter(tf.keras.layers.Layer):
         return cfg
 
 
+def _orthogonal_per_channel(shape, dtype=None):
+    """One independent orthogonal ``(d, e)`` matrix per channel for a ``(K, d, e)`` kernel."""
+    return tf.stack([tf.keras.initializers.Orthogonal()(shape[1:], dtype=dtype)
+                     for _ in range(shape[0])])
+
+
 @tf.keras.utils.register_keras_serializable(package="mirec")
 class PSRUCell(tf.keras.layers.AbstractRNNCell):
     """K purpose-specific GRU channels with a concentration gate, run by ``tf.keras.layers.RNN``.
@@ -137,9 +143,9 @@ class PSRUCell(tf.keras.layers.AbstractRNNCell):
     def build(self, input_shape):
         k, d = self.num_channels, self.units
         self.recurrent_gates = self.add_weight(name="recurrent_gates", shape=(k, d, 2 * d),
-                                               initializer="orthogonal")
+                                               initializer=_orthogonal_per_channel)
         self.recurrent_candidate = self.add_weight(name="recurrent_candidate", shape=(k, d, d),
-                                                   initializer="orthogonal")
+                                                   initializer=_orthogonal_per_channel)
         self.built = True
 
     def call(self, inputs, states):
@@ -170,7 +176,8 @@ class MCPRNTower(SequenceUserTower):
       max_len: history length n.
       num_channels: K, number of purposes = channels = interests.
       temperature: router softmax temperature tau.
-      unroll: unroll the recurrence over the n steps (faster on CPU for small n).
+      unroll: unroll the recurrence over the n steps (needs a static n; no faster on our
+        2-core CPU benchmark, so off by default).
 
     Example:
       >>> from mirec.towers.item import ItemTower
@@ -179,18 +186,14 @@ class MCPRNTower(SequenceUserTower):
       TensorShape([1, 3, 8])
     """
 
-    def __init__(self, item_tower, max_len, num_channels=3, temperature=0.01, unroll=True,
+    def __init__(self, item_tower, max_len, num_channels=3, temperature=0.01, unroll=False,
                  **kwargs):
         super().__init__(item_tower, max_len, **kwargs)
         self.num_channels = int(num_channels)
         self.temperature = float(temperature)
         self.router = PurposeRouter(self.num_channels, self.temperature, name="purpose_router")
         self.cell = PSRUCell(self.num_channels, self.dim, name="psru")
-        self.unroll = bool(unroll)
-        # Unrolling needs a static n; the looped layer (same cell, same weights) serves the rest.
-        self.rnn = tf.keras.layers.RNN(self.cell, unroll=self.unroll, name="mixture_channel_rnn")
-        self.rnn_loop = (tf.keras.layers.RNN(self.cell, name="mixture_channel_rnn_loop")
-                         if self.unroll else self.rnn)
+        self.rnn = tf.keras.layers.RNN(self.cell, unroll=bool(unroll), name="mixture_channel_rnn")
 
     def build(self, input_shape):
         k, d = self.num_channels, self.dim
@@ -211,17 +214,15 @@ class MCPRNTower(SequenceUserTower):
         k, d = self.num_channels, self.dim
         m = self.router(emb, mask=mask)  # (B, n, K)
         x = tf.einsum("btd,kde->btke", emb, self.input_kernel) + self.input_bias
-        n = emb.shape[1]
-        rnn = self.rnn if n is not None else self.rnn_loop
-        x = tf.reshape(x, (-1, n if n is not None else tf.shape(emb)[1], k * 3 * d))
-        h = rnn(tf.concat([x, m], axis=-1), training=training)  # (B, K * D)
+        x = tf.reshape(x, (-1, tf.shape(emb)[1], k * 3 * d))
+        h = self.rnn(tf.concat([x, m], axis=-1), training=training)  # (B, K * D)
         return tf.reshape(h, (-1, k, d))
 
 
 def default_model_config() -> ml_collections.ConfigDict:
     """``config.model`` for MCPRN in SINE's Table 1 setting (D = 128, K = 3, tau = 0.01)."""
     return ml_collections.ConfigDict(dict(name="mcprn", embedding_dim=128, num_channels=3,
-                                          temperature=0.01, unroll=True))
+                                          temperature=0.01, unroll=False))
 
 
 def default_loss_overrides() -> dict:

@@ -51,6 +51,7 @@ class UMITower(SequenceUserTower):
       num_interests: K.
       iterations: routing iterations (3).
       init_stddev: sigma of the routing-logit initialisation.
+      inference_seed: fixed seed of the initial logits at inference (None: fresh draws).
       attention_units: UGANet hidden width (Eq. 2).
       refine_attention_units: hidden width of Eq. 7's MLP.
       refine_units: hidden ReLU widths of Eq. 9's MLP (default: ``embedding_dim // 2``).
@@ -68,8 +69,8 @@ class UMITower(SequenceUserTower):
     """
 
     def __init__(self, item_tower, max_len, num_interests=3, iterations=3, init_stddev=1.0,
-                 attention_units=8, refine_attention_units=8, refine_units=None, use_dar=True,
-                 use_ir=True, **kwargs):
+                 inference_seed=0, attention_units=8, refine_attention_units=8,
+                 refine_units=None, use_dar=True, use_ir=True, **kwargs):
         super().__init__(item_tower, max_len, **kwargs)
         self.num_interests = int(num_interests)
         self.use_dar = bool(use_dar)
@@ -79,19 +80,21 @@ class UMITower(SequenceUserTower):
         self.uganet = (UserGuidedAttention(attention_units, name="uganet")
                        if self.use_dar else None)
         self.routing = DualAttentionRouting(self.num_interests, iterations=iterations,
-                                            init_stddev=init_stddev, name="dar")
+                                            init_stddev=init_stddev,
+                                            inference_seed=inference_seed, name="dar")
         self.refinement = InterestRefinement(
             num_fields=len(self.profile_vocab), output_dim=self.dim,
             attention_units=refine_attention_units, hidden_units=refine_units,
             use_attention=self.use_ir, name="interest_refinement")
 
     def encode(self, emb, mask, features, training):
-        return self.explain_encoded(emb, mask, features)["interests"]
+        return self.explain_encoded(emb, mask, features, training)["interests"]
 
-    def explain_encoded(self, emb, mask, features):
+    def explain_encoded(self, emb, mask, features, training=False):
         prof = self.profile(features)
         a = self.uganet(emb, prof, mask=mask) if self.uganet is not None else None
-        caps, coupling = self.routing(emb, item_weights=a, mask=mask, return_coupling=True)
+        caps, coupling = self.routing(emb, item_weights=a, mask=mask, return_coupling=True,
+                                      training=training)
         out, d = self.refinement(caps, prof, return_weights=True)
         return {"interests": out, "item_weights": a, "capsules": caps, "coupling": coupling,
                 "field_weights": d}
@@ -113,8 +116,8 @@ def default_model_config() -> ml_collections.ConfigDict:
     """``config.model`` of UMI on MovieLens (paper Sec. 4.1 + official code defaults)."""
     return ml_collections.ConfigDict(dict(
         name="umi", embedding_dim=32, num_interests=3, iterations=3, init_stddev=1.0,
-        attention_units=8, refine_attention_units=8, refine_units=(16,), use_dar=True,
-        use_ir=True, use_profile=True, profile_dim=8))
+        inference_seed=0, attention_units=8, refine_attention_units=8, refine_units=(16,),
+        use_dar=True, use_ir=True, use_profile=True, profile_dim=8))
 
 
 def default_loss_overrides(hard_negatives: bool = True) -> dict:
@@ -131,6 +134,7 @@ def build_tower(item_tower, info, cfg):
                     num_interests=cfg.get("num_interests", d.num_interests),
                     iterations=cfg.get("iterations", d.iterations),
                     init_stddev=cfg.get("init_stddev", d.init_stddev),
+                    inference_seed=cfg.get("inference_seed", d.inference_seed),
                     attention_units=cfg.get("attention_units", d.attention_units),
                     refine_attention_units=cfg.get("refine_attention_units",
                                                    d.refine_attention_units),
