@@ -288,3 +288,18 @@ def test_paired_t_test_and_mean_std():
     mean, std = M.mean_std([1, 2, 3, 4])
     assert mean == pytest.approx(2.5, abs=1e-6)
     assert std == pytest.approx(1.2909944487358056, abs=1e-6)
+
+
+def test_normalized_mutual_info_by_hand():
+    from mirec.metrics import normalized_mutual_info
+
+    # identical partitions (relabelled) -> 1; independent 2x2 balanced -> 0
+    assert normalized_mutual_info([0, 0, 1, 1], [5, 5, 7, 7]) == pytest.approx(1.0)
+    assert normalized_mutual_info([0, 0, 1, 1], [0, 1, 0, 1]) == pytest.approx(0.0, abs=1e-12)
+    # A = [0,0,0,1], B = [0,0,1,1]: p(0,0)=1/2, p(0,1)=1/4, p(1,1)=1/4
+    # I = 1/2 ln((1/2)/(3/4*1/2)) + 1/4 ln((1/4)/(3/4*1/2)) + 1/4 ln((1/4)/(1/4*1/2))
+    mi = 0.5 * np.log(4 / 3) + 0.25 * np.log(2 / 3) + 0.25 * np.log(2)
+    ha = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))
+    hb = np.log(2)
+    assert normalized_mutual_info([0, 0, 0, 1], [0, 0, 1, 1]) == pytest.approx(
+        mi / ((ha + hb) / 2), rel=1e-12)

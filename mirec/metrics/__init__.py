@@ -24,3 +24,4 @@ __all__ = [
     "to_row_splits",
     "umi_metrics",
 ]
+from mirec.metrics.clustering import normalized_mutual_info  # noqa: E402,F401
