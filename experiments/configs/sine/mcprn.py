@@ -19,8 +19,9 @@ from mirec.configs import sine_table1_config
 from mirec.models.mcprn import default_loss_overrides, default_model_config
 
 
-def get_config(dataset="ml-1m"):
-    c = sine_table1_config(dataset)
+def get_config(arg="ml-1m"):
+    dataset, _, negatives = arg.partition(",")
+    c = sine_table1_config(dataset, negatives or "paper")
     c.name = f"sine/mcprn/{dataset}"
     c.model = default_model_config()
     c.model.embedding_dim = 128
