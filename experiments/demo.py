@@ -70,7 +70,7 @@ def main(argv):
     print("|---|---|---|")
     print(f"| brute force (exact) | 1.0000 | {len(queries) / ex_s:,.0f} |")
     for label, kw in (("ScaNN exact config", dict(exact=True)),
-                      ("ScaNN approximate", dict(num_leaves=32, num_leaves_to_search=8))):
+                      ("ScaNN approximate", dict(num_leaves=32, num_leaves_to_search=16))):
         index = evaluation.make_index(items, "scann", kw)
         t = time.time()
         _, ids = index.search(queries, 50, exclude=split.test.seen)

@@ -206,7 +206,8 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> dic
         model = build_model(config, info)
         optimizer = tf.keras.optimizers.Adam(config.train.learning_rate)
         model.compile(optimizer=optimizer,
-                      steps_per_execution=int(config.train.get("steps_per_execution", 1)))
+                      steps_per_execution=int(config.train.get("steps_per_execution", 1)),
+                      jit_compile=bool(config.train.get("jit_compile", False)))
         # Build every variable before checkpoint restoration.
         warm = {k: v[:2] for k, v in samples.items()}
         model(warm, training=False)
