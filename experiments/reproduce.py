@@ -55,6 +55,9 @@ _SEEDS = flags.DEFINE_list("seeds", ["0"], "Seeds; several give mean ± std.")
 _MODELS = flags.DEFINE_list("models", [], "Subset of row labels (default: all).")
 _OVERRIDES = flags.DEFINE_multi_string("override", [], "Extra --config.x=y for every run.")
 _RESULTS_OUT = flags.DEFINE_string("results_out", None, "Also write the results JSON here.")
+_ONLY_FINISHED = flags.DEFINE_bool(
+    "only_finished", False, "Report the finished runs only; start nothing (rows whose runs are "
+    "missing or unfinished print as 'not run').")
 
 
 def run_one(cfg_file, dataset, workdir, seed):
@@ -101,6 +104,8 @@ def main(argv):
         finals = []
         for seed in seeds:
             wd = os.path.join(_WORKDIR.value, _DATASET.value, label, f"seed{seed}")
+            if _ONLY_FINISHED.value and not os.path.exists(os.path.join(wd, "final.json")):
+                continue
             finals.append(run_one(cfg_file, _DATASET.value, wd, seed))
             cfg = json.load(open(os.path.join(wd, "config.json")))
             cutoffs = tuple(cfg["eval"]["cutoffs"])
@@ -109,6 +114,9 @@ def main(argv):
                                          tuple(cfg["eval"].get("metrics", ("hr", "ndcg"))),
                                          cfg["eval"].get("metric_names") or None)
             per_user.setdefault(label, []).append(pu)
+        if not finals:
+            print(f"{label}: no finished run", flush=True)
+            continue
         walls[label] = float(np.mean([f["wall_seconds"] for f in finals]))
         entry = {}
         for m in finals[0]["test"]:
