@@ -283,6 +283,10 @@ class BruteForceIndex(tf.Module):
         if k < 1:
             raise ValueError(f"k must be positive, got {k}")
         ex = _exclusion(exclude, q.shape[0])
+        # Cap the (users, K, items) score block at about 256 MB so that a million-item
+        # catalogue does not allocate tens of GB at once.
+        per_user = max(1, q.shape[1] * self.num_items)
+        batch_size = max(1, min(batch_size, (64 * 1024 * 1024) // per_user))
         out_s, out_i = [], []
         for start in range(0, q.shape[0], batch_size):
             stop = min(start + batch_size, q.shape[0])
