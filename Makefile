@@ -7,7 +7,7 @@ DATA_DIR ?= $(if $(MIREC_DATA),$(MIREC_DATA),../shared/data)
 WORKDIR ?= runs
 SEEDS ?= 0
 
-.PHONY: install demo test test-all lint bench reproduce-table1 clean
+.PHONY: install demo test test-all lint bench reproduce-table1 reproduce-umi-table2 clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ bench: $(STAMP)
 reproduce-table1: $(STAMP)
 	$(PY) experiments/reproduce.py --table=sine_table1 --data_dir=$(DATA_DIR) \
 		--workdir=$(WORKDIR)/sine_table1 --seeds=$(SEEDS)
+
+reproduce-umi-table2: $(STAMP)
+	$(PY) experiments/reproduce.py --table=umi_table2 --dataset=ml-1m --data_dir=$(DATA_DIR) \
+		--workdir=$(WORKDIR)/umi_table2 --seeds=$(SEEDS)
 
 clean:
 	rm -rf $(WORKDIR)/demo .pytest_cache

@@ -19,6 +19,8 @@ MODULES = {
     "mcprn": "mirec.models.mcprn",
     "comirec_dr": "mirec.models.comirec",
     "comirec_sa": "mirec.models.comirec",
+    "umi": "mirec.models.umi",
+    "dssm": "mirec.models.dssm",
 }
 
 

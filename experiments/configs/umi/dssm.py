@@ -13,6 +13,8 @@ item-profile MLP; see :mod:`mirec.models.dssm`). Needs model name ``dssm`` in th
 
 Paper's Table 2 (MovieLens, %): HitRate@10 2.706, Precision@10 2.450, HitRate@50 11.006,
 Precision@50 2.182, HitRate@300 40.552, Precision@300 1.644.
+
+Measured (seed 0, 2 shared CPU cores, 30 s), %: 2.21, 2.12, 10.07, 2.16, 40.15, 1.66.
 """
 
 from experiments.configs.umi.common import parse_arg, umi_table2_config

@@ -13,6 +13,8 @@ linear]; one user vector.
 
 Paper's Table 2 (MovieLens, %): HitRate@10 7.164, Precision@10 6.887, HitRate@50 26.687,
 Precision@50 5.417, HitRate@300 62.451, Precision@300 2.571.
+
+Measured (seed 0, 2 shared CPU cores, 2 min), %: 7.39, 6.95, 24.57, 4.82, 59.22, 2.47.
 """
 
 from experiments.configs.umi.common import parse_arg, umi_table2_config
