@@ -24,7 +24,8 @@ def test_sine_on_the_taobao_sample_through_scann(shared_data, tmp_path):
     cfg = _sine_config("taobao-sample")
     assert cfg.eval.retrieval == "scann" and cfg.eval.cutoffs == (50, 100)
     assert (cfg.model.num_interests, cfg.model.num_prototypes) == (8, 1000)
-    assert cfg.loss.num_negatives == 10
+    # 10 negatives in the authors' convention: 10 x batch 128, shared by the batch
+    assert cfg.loss.num_negatives == 1280 and cfg.loss.shared_negatives
     cfg.dataset.max_users = 400
     cfg.dataset.user_core = 2
     cfg.dataset.item_core = 2
