@@ -176,3 +176,14 @@ def test_training_reduces_loss(name):
     hist = model.fit(ds, epochs=5, verbose=0).history["loss"]
     assert np.isfinite(hist).all()
     assert hist[-1] < 0.8 * hist[0], hist
+
+
+def test_mind_routing_is_random_in_training_and_fixed_at_inference():
+    from mirec.layers.capsule import BehaviorToInterestRouting
+
+    layer = BehaviorToInterestRouting(3, init_stddev=1.0)
+    x = tf.random.normal((4, 6, 8), seed=1)
+    a, b = layer(x, training=False), layer(x, training=False)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    c, d = layer(x, training=True), layer(x, training=True)
+    assert not np.allclose(c.numpy(), d.numpy())

@@ -16,7 +16,8 @@ class BehaviorToInterestRouting(tf.keras.layers.Layer):
 
     For behaviours ``e_i`` (i = 1..n) and capsules j = 1..K:
     ``u_ij = S_j e_i`` (MIND: one shared bilinear ``S``; ComiRec-DR: one ``S_j`` per capsule);
-    routing logits ``b_ij`` start at N(0, init_stddev^2) (MIND) or 0 (ComiRec);
+    routing logits ``b_ij`` start at N(0, init_stddev^2) (MIND; a fresh draw in training, a
+    fixed seeded draw at inference) or 0 (ComiRec);
     each iteration: ``c_ij = softmax_j(b_ij)`` (padded behaviours get 0),
     ``v_j = squash(sum_i c_ij u_ij)``, and ``b_ij += u_ij . v_j`` (or ``=`` when
     ``accumulate=False``, UMI). Gradients flow only through the last iteration's ``u_ij``
@@ -64,9 +65,14 @@ class BehaviorToInterestRouting(tf.keras.layers.Layer):
         else:
             u = tf.einsum("bnd,kde->bkne", x, self.bilinear)
         u_const = tf.stop_gradient(u)
-        if self.init_stddev > 0:
+        if self.init_stddev > 0 and training:
             b = tf.random.normal((batch, k, n), stddev=self.init_stddev, seed=self.seed,
                                  dtype=x.dtype)
+        elif self.init_stddev > 0:
+            # Inference: a fixed draw, so that evaluating the same weights twice gives the same
+            # interests (MIND's fresh draw at every call made test metrics vary by ~0.3 points).
+            b = tf.random.stateless_normal((batch, k, n), seed=[self.seed or 0, 0],
+                                           stddev=self.init_stddev, dtype=x.dtype)
         else:
             b = tf.zeros((batch, k, n), x.dtype)
         agg = "bkn,bne->bke" if self.shared_bilinear else "bkn,bkne->bke"
