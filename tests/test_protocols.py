@@ -139,3 +139,16 @@ def test_random_target_samples_one_per_user():
         h = h[h > 0].tolist()
         seq = [1, 2, 3, 4] if t <= 4 else [8, 9]
         assert h == seq[:seq.index(t)][-3:] and len(h) >= 1
+
+
+def test_corrupt_profiles_replaces_the_given_fraction_with_valid_values():
+    from mirec.data.prepare import corrupt_profiles
+
+    tables = {"gender": np.ones(10000, np.int32), "age": np.full(10000, 3, np.int32)}
+    out = corrupt_profiles(tables, {"gender": 3, "age": 8}, 0.1, seed=0)
+    # a replaced value may equal the old one by chance: gender 1 of 2 values, age 1 of 7
+    changed = (out["gender"] != 1).mean()
+    assert 0.1 * 0.5 - 0.015 < changed < 0.1 * 0.5 + 0.015
+    assert 0.1 * 6 / 7 - 0.015 < (out["age"] != 3).mean() < 0.1 * 6 / 7 + 0.015
+    assert out["age"].min() >= 1 and out["age"].max() <= 7
+    assert (tables["gender"] == 1).all()  # input untouched

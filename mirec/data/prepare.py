@@ -59,6 +59,19 @@ def _item_category(item_features: Optional[pd.DataFrame], item_ids, column) -> O
     return np.concatenate([[0], codes + 1]).astype(np.int32)
 
 
+def corrupt_profiles(tables: dict, vocab: dict, fraction: float, seed: int = 0) -> dict:
+    """Replaces a random ``fraction`` of all (user, field) profile values by a uniformly drawn
+    valid value (UMI Table 5: "randomly corrupt 10% features with noise")."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in sorted(tables):
+        codes = tables[name].copy()
+        hit = rng.random(len(codes)) < fraction
+        codes[hit] = rng.integers(1, max(vocab[name], 2), size=int(hit.sum()))
+        out[name] = codes.astype(np.int32)
+    return out
+
+
 def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
     """Loads, preprocesses and splits a dataset as ``cfg`` (the ``config.dataset`` section) says.
 
@@ -106,6 +119,10 @@ def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
     stats["split"] = split.stats
     user_tables, vocab = _profile_codes(raw.user_features, seqs.user_ids,
                                         list(cfg.get("profile_fields", [])))
+    if cfg.get("profile_noise", 0.0):
+        user_tables = corrupt_profiles(user_tables, vocab, cfg.profile_noise,
+                                       seed=cfg.get("noise_seed", 0))
+        stats["profile_noise"] = float(cfg.profile_noise)
     train_items = split.train[0]
     popularity = np.bincount(train_items, minlength=seqs.num_items + 1)
     info = DatasetInfo(

@@ -28,7 +28,7 @@ from experiments.configs.umi.common import parse_arg, umi_table2_config
 
 
 def get_config(arg="ml-1m"):
-    dataset, flags = parse_arg(arg, ("hn",))
+    dataset, flags = parse_arg(arg, ("hn", "noise"))
     c = umi_table2_config(dataset)
     c.name = "umi/mind/" + ",".join([dataset] + sorted(flags))
     c.model.name = "mind"
@@ -40,4 +40,6 @@ def get_config(arg="ml-1m"):
     c.model.profile_dim = 8
     c.model.mlp_units = (16,)
     c.loss.readout = "max" if "hn" in flags else "argmax"
+    if "noise" in flags:  # Table 5: 10% of profile values replaced by random ones
+        c.dataset.profile_noise = 0.1
     return c

@@ -31,7 +31,7 @@ w/o DAR 6.16 / 5.66 / 22.68 / 4.55 / 58.70 / 2.40; w/o IR 7.04 / 6.57 / 25.97 / 
 from experiments.configs.umi.common import parse_arg, umi_table2_config
 from mirec.models.umi import default_loss_overrides, default_model_config
 
-FLAGS = ("no_dar", "no_ir", "no_hn")
+FLAGS = ("no_dar", "no_ir", "no_hn", "noise")
 
 
 def get_config(arg="ml-1m"):
@@ -42,4 +42,6 @@ def get_config(arg="ml-1m"):
     c.model.use_dar = "no_dar" not in flags
     c.model.use_ir = "no_ir" not in flags
     c.loss.update(default_loss_overrides(hard_negatives="no_hn" not in flags))
+    if "noise" in flags:  # Table 5: 10% of profile values replaced by random ones
+        c.dataset.profile_noise = 0.1
     return c
