@@ -17,6 +17,7 @@ def main(argv):
     for script, args in (
         ("train_throughput.py", ["--models=youtube_dnn,mind,sine,gru4rec,caser,sasrec,mcprn"]),
         ("retrieval_throughput.py", []),
+        ("umi_alibaba_scale.py", []),
     ):
         name = script.replace(".py", ".json")
         cmd = [sys.executable, os.path.join(HERE, script), f"--out={_OUT.value}/{name}", *args]
