@@ -845,6 +845,19 @@ def read_sequence_file(
                            source=str(path))
 
 
+def _read_json_object(path: Path, expected: str) -> tuple[str, dict]:
+    """The text of a JSON file and its top-level object; bad JSON or a non-object raises
+    ``DataFormatError`` naming the file, the line and ``expected``."""
+    text = _read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(path, exc.lineno, expected, got=exc.msg) from exc
+    if not isinstance(data, dict):
+        raise DataFormatError(path, 1, expected, got=type(data).__name__)
+    return text, data
+
+
 def read_s3rec_attributes(path: PathLike) -> pd.DataFrame:
     """Reads an S3-Rec ``*_item2attributes.json`` (``{item_id: [attribute ids]}``).
 
@@ -852,14 +865,8 @@ def read_s3rec_attributes(path: PathLike) -> pd.DataFrame:
       A table indexed by item id (int64) with column ``attributes`` (list of int).
     """
     path = Path(path)
-    text = _read_text(path)
     expected = "a JSON object {item_id: [attribute ids, ...]}"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(path, exc.lineno, expected, got=exc.msg) from exc
-    if not isinstance(data, dict):
-        raise DataFormatError(path, 1, expected, got=type(data).__name__)
+    text, data = _read_json_object(path, expected)
     keys = pd.Series(list(data.keys()), dtype=object)
     values = list(data.values())
     bad_key = ~keys.str.fullmatch(r"[+-]?\d{1,18}").fillna(False).to_numpy(dtype=bool)
@@ -1284,14 +1291,8 @@ def read_mql4grec(folder: PathLike, name: str, check_splits: bool = True) -> Int
     path = _first_existing(folder, f"{name}.inter.json", f"{name}.inter.json.gz")
     if path is None:
         raise DatasetNotAvailableError(f"{folder}: no {name}.inter.json(.gz)")
-    text = _read_text(path)
     expected = "a JSON object {user_index: [item_index, ...]}"
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(path, exc.lineno, expected, got=exc.msg) from exc
-    if not isinstance(data, dict):
-        raise DataFormatError(path, 1, expected, got=type(data).__name__)
+    text, data = _read_json_object(path, expected)
     keys = pd.Series(list(data.keys()), dtype=object)
     seqs = list(data.values())
     lengths = np.fromiter((len(s) if isinstance(s, list) else -1 for s in seqs), dtype=np.int64,
@@ -1354,13 +1355,8 @@ def _check_mql4grec_splits(folder: Path, name: str, users_once: np.ndarray,
 
 
 def _read_item_json(path: Path) -> pd.DataFrame:
-    text = _read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(path, exc.lineno, "a JSON object {item_index: {...}}",
-                              got=exc.msg) from exc
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+    _, data = _read_json_object(path, "a JSON object {item_index: {...}}")
+    if not all(isinstance(v, dict) for v in data.values()):
         raise DataFormatError(path, 1, "a JSON object {item_index: {field: value}}")
     meta = pd.DataFrame.from_dict(data, orient="index")
     keys = pd.Series(meta.index.astype(str), dtype=object)
