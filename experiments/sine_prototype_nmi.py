@@ -23,7 +23,6 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from mirec import train  # noqa: E402
-from mirec.data.prepare import load_interactions  # noqa: E402
 from mirec.metrics import normalized_mutual_info  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "The SINE run's config[:arg].")
@@ -56,12 +55,8 @@ def prototype_nmi(model, sequences, item_features, popularity, seed=0):
 def main(argv):
     del argv
     cfg = _CONFIG.value
-    model, split, _ = train.restore_for_eval(cfg, _WORKDIR.value, _DATA_DIR.value)
-    from mirec.data.prepare import prepare
-
-    prepared = prepare(cfg.dataset, data_dir=_DATA_DIR.value, seed=int(cfg.get("seed", 0)))
-    raw = load_interactions(cfg.dataset, _DATA_DIR.value)
-    res = prototype_nmi(model, prepared.sequences, raw.item_features,
+    model, prepared = train.restore_run(cfg, _WORKDIR.value, _DATA_DIR.value)
+    res = prototype_nmi(model, prepared.sequences, prepared.item_features,
                         prepared.info.item_popularity)
     print(json.dumps(res, indent=2))
     with open(os.path.join(_WORKDIR.value, "prototype_nmi.json"), "w") as f:

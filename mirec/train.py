@@ -266,8 +266,8 @@ def load_final(workdir):
         return json.load(f)
 
 
-def restore_for_eval(config, workdir, data_dir=None):
-    """Rebuilds a finished run's model with its best weights; returns (model, split, config)."""
+def restore_run(config, workdir, data_dir=None):
+    """Rebuilds a finished run's model with its best weights; returns (model, prepared data)."""
     prepared = prepare(config.dataset, data_dir=data_dir or config.dataset.get("data_dir") or None,
                        seed=int(config.get("seed", 0)))
     model = build_model(config, prepared.info)
@@ -278,6 +278,12 @@ def restore_for_eval(config, workdir, data_dir=None):
     if best is None:
         raise FileNotFoundError(f"no best checkpoint in {workdir}/best")
     tf.train.Checkpoint(model=model).restore(best).expect_partial()
+    return model, prepared
+
+
+def restore_for_eval(config, workdir, data_dir=None):
+    """Like :func:`restore_run`; returns (model, split, config)."""
+    model, prepared = restore_run(config, workdir, data_dir)
     return model, prepared.split, config
 
 
@@ -292,9 +298,7 @@ def export_serving_model(config, workdir, path=None, index="scann", k=100, data_
     """
     from mirec import retrieval
 
-    model, _, _ = restore_for_eval(config, workdir, data_dir)
-    prepared = prepare(config.dataset, data_dir=data_dir or config.dataset.get("data_dir") or None,
-                       seed=int(config.get("seed", 0)))
+    model, prepared = restore_run(config, workdir, data_dir)
     items = model.item_embeddings().numpy()
     if index == "scann":
         idx = retrieval.ScaNNIndex(items, k=k, **dict(scann_kwargs or {}))

@@ -24,6 +24,7 @@ class Prepared:
     sequences: preprocess.Sequences
     user_features: dict  # {field: (num_users,) int32 codes, 0 = unknown}
     stats: dict
+    item_features: Optional[pd.DataFrame] = None  # the reader's table, by raw item id
 
 
 def load_interactions(cfg, data_dir: Optional[str] = None) -> InteractionData:
@@ -132,7 +133,7 @@ def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
                                      cfg.get("category_column", None)),
         item_popularity=popularity)
     log.info("prepared %s: %s", cfg.name, stats["filtered"])
-    return Prepared(split, info, seqs, user_tables, stats)
+    return Prepared(split, info, seqs, user_tables, stats, item_features=raw.item_features)
 
 
 __all__ = ["Prepared", "prepare", "load_interactions", "USER", "ITEM"]
