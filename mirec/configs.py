@@ -141,3 +141,19 @@ def sine_table1_config(dataset: str = "ml-1m",
     c.paper_dataset = "ml-1m" if dataset.startswith("ml-1m") else dataset
     c.table_settings = ml_collections.ConfigDict(dict(K=d["K"], L=d["L"]))
     return c
+
+
+def sine_table1_baseline(arg: str, model_module) -> ml_collections.ConfigDict:
+    """A SINE Table 1 baseline: the table's setting plus ``model_module``'s own defaults.
+
+    ``arg`` is ``<dataset>[,<negatives>]`` (see :func:`sine_table1_config`); the module gives
+    ``default_model_config()`` and ``default_loss_overrides()``.
+    """
+    dataset, _, negatives = arg.partition(",")
+    c = sine_table1_config(dataset, negatives or "paper")
+    c.model = model_module.default_model_config()
+    c.model.embedding_dim = 128
+    c.name = f"sine/{c.model.name}/{dataset}"
+    for k, v in model_module.default_loss_overrides().items():
+        c.loss[k] = v
+    return c

@@ -14,16 +14,9 @@ sampled softmax instead of Caser's BCE over T future targets.
 Paper's Table 1 (MovieLens, %): HR@10 15.44, NDCG@10 6.13, HR@50 43.64, NDCG@50 11.53.
 """
 
-from mirec.configs import sine_table1_config
-from mirec.models.caser import default_loss_overrides, default_model_config
+from mirec.configs import sine_table1_baseline
+from mirec.models import caser
 
 
 def get_config(arg="ml-1m"):
-    dataset, _, negatives = arg.partition(",")
-    c = sine_table1_config(dataset, negatives or "paper")
-    c.name = f"sine/caser/{dataset}"
-    c.model = default_model_config()
-    c.model.embedding_dim = 128
-    for k, v in default_loss_overrides().items():
-        c.loss[k] = v
-    return c
+    return sine_table1_baseline(arg, caser)

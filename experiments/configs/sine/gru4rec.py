@@ -13,16 +13,9 @@ user vector.
 Paper's Table 1 (MovieLens, %): HR@10 14.61, NDCG@10 5.66, HR@50 41.61, NDCG@50 10.66.
 """
 
-from mirec.configs import sine_table1_config
-from mirec.models.gru4rec import default_loss_overrides, default_model_config
+from mirec.configs import sine_table1_baseline
+from mirec.models import gru4rec
 
 
 def get_config(arg="ml-1m"):
-    dataset, _, negatives = arg.partition(",")
-    c = sine_table1_config(dataset, negatives or "paper")
-    c.name = f"sine/gru4rec/{dataset}"
-    c.model = default_model_config()
-    c.model.embedding_dim = 128
-    for k, v in default_loss_overrides().items():
-        c.loss[k] = v
-    return c
+    return sine_table1_baseline(arg, gru4rec)

@@ -15,16 +15,9 @@ mirec/models/mcprn.py for what was inferred.
 Paper's Table 1 (MovieLens, %): HR@10 15.82, NDCG@10 6.77, HR@50 44.21, NDCG@50 12.83.
 """
 
-from mirec.configs import sine_table1_config
-from mirec.models.mcprn import default_loss_overrides, default_model_config
+from mirec.configs import sine_table1_baseline
+from mirec.models import mcprn
 
 
 def get_config(arg="ml-1m"):
-    dataset, _, negatives = arg.partition(",")
-    c = sine_table1_config(dataset, negatives or "paper")
-    c.name = f"sine/mcprn/{dataset}"
-    c.model = default_model_config()
-    c.model.embedding_dim = 128
-    for k, v in default_loss_overrides().items():
-        c.loss[k] = v
-    return c
+    return sine_table1_baseline(arg, mcprn)

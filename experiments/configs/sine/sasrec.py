@@ -14,16 +14,9 @@ the table (SASRec's own ML-1M setting used 200).
 Paper's Table 1 (MovieLens, %): HR@10 17.34, NDCG@10 7.84, HR@50 46.01, NDCG@50 13.53.
 """
 
-from mirec.configs import sine_table1_config
-from mirec.models.sasrec import default_loss_overrides, default_model_config
+from mirec.configs import sine_table1_baseline
+from mirec.models import sasrec
 
 
 def get_config(arg="ml-1m"):
-    dataset, _, negatives = arg.partition(",")
-    c = sine_table1_config(dataset, negatives or "paper")
-    c.name = f"sine/sasrec/{dataset}"
-    c.model = default_model_config()
-    c.model.embedding_dim = 128
-    for k, v in default_loss_overrides().items():
-        c.loss[k] = v
-    return c
+    return sine_table1_baseline(arg, sasrec)

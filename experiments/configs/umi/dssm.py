@@ -9,7 +9,7 @@ Arg: dataset (``ml-1m`` or ``synthetic``). Protocol: ``common.py``.
 
 Model: user tower = profile embeddings (gender, age, occupation, 8 units each) -> [16 ReLU,
 32 linear]; no behaviour. Item tower: the id embedding shared by every row (UMI's DSSM uses an
-item-profile MLP; see :mod:`mirec.models.dssm`). Needs model name ``dssm`` in the registry.
+item-profile MLP; see :mod:`mirec.models.dssm`).
 
 Paper's Table 2 (MovieLens, %): HitRate@10 2.706, Precision@10 2.450, HitRate@50 11.006,
 Precision@50 2.182, HitRate@300 40.552, Precision@300 1.644.
