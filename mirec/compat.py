@@ -23,9 +23,3 @@ if "tensorflow" in sys.modules and "keras" in sys.modules and "tf_keras" not in 
             "set TF_USE_LEGACY_KERAS=1 in the environment."
         )
 
-
-def keras():
-    """Returns the Keras 2 module used throughout mirec (``tf.keras``)."""
-    import tensorflow as tf
-
-    return tf.keras

@@ -13,15 +13,17 @@ from mirec.metrics.ranking import (
     umi_metrics,
 )
 
+from mirec.metrics.clustering import normalized_mutual_info
+
 __all__ = [
     "METRIC_NAMES",
     "full_ranking_metrics",
     "gauc",
     "hits_matrix",
     "mean_std",
+    "normalized_mutual_info",
     "paired_t_test",
     "sampled_ranking_metrics",
     "to_row_splits",
     "umi_metrics",
 ]
-from mirec.metrics.clustering import normalized_mutual_info  # noqa: E402,F401
