@@ -94,3 +94,26 @@ def test_bpr_and_in_batch():
     logits = users @ TABLE[[2, 1]].T
     expected = np.mean(_np_logsumexp(logits) - np.diag(logits))
     np.testing.assert_allclose(loss, expected, rtol=1e-6)
+
+
+def test_in_batch_logq_correction_reaches_the_loss_through_the_model():
+    from mirec.models.base import MultiInterestModel
+    from mirec.towers.item import ItemTower
+
+    class Fixed(tf.keras.layers.Layer):
+        def call(self, features, training=None):
+            return tf.constant(INTERESTS)
+
+    tower = ItemTower(4, 2)
+    tower.build(None)
+    tower.embedding.build(None)
+    tower.embedding.set_weights([TABLE])
+    popularity = np.array([0, 1, 3, 0, 0], np.float64)  # P(1) = 1/4, P(2) = 3/4
+    targets = np.array([2, 1])
+    cfg = LossConfig(kind="in_batch", readout="argmax", logq_correction=True)
+    model = MultiInterestModel(tower, Fixed(), cfg, item_popularity=popularity)
+    loss = model.compute_loss({"history": np.zeros((2, 1)), "target": targets}).numpy()
+    users = np.array([[0, 2], [0.5, 0.5]])
+    logits = users @ TABLE[[2, 1]].T - np.log([0.75, 0.25])[None, :]
+    expected = np.mean(_np_logsumexp(logits) - np.diag(logits))
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)

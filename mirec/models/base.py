@@ -35,11 +35,18 @@ class MultiInterestModel(tfrs.Model):
       user_tower: layer mapping the features dict to ``(batch, K, dim)``.
       loss: :class:`LossConfig` of the training objective.
       extra_loss_weight: multiplies the user tower's ``add_loss`` terms.
+      item_popularity: optional ``(M + 1,)`` training counts; in-batch softmax subtracts
+        ``log P(target)`` from each in-batch candidate's logit when ``logq_correction`` is on.
     """
 
     def __init__(self, item_tower, user_tower, loss: LossConfig | None = None,
-                 extra_loss_weight: float = 1.0, **kwargs):
+                 extra_loss_weight: float = 1.0, item_popularity=None, **kwargs):
         super().__init__(**kwargs)
+        # log P(item) of the training targets, for in-batch softmax's logQ correction.
+        self._item_log_prob = None
+        if item_popularity is not None:
+            p = np.asarray(item_popularity, np.float64) + 1e-12
+            self._item_log_prob = tf.constant(np.log(p / p.sum()), tf.float32)
         self.item_tower = item_tower
         self.user_tower = user_tower
         self.loss_config = loss or LossConfig()
@@ -55,8 +62,11 @@ class MultiInterestModel(tfrs.Model):
 
     def compute_loss(self, features, training=False):
         interests = self.user_tower(features, training=training)
+        logq = None
+        if self._item_log_prob is not None and self.loss_config.kind == "in_batch":
+            logq = tf.gather(self._item_log_prob, tf.cast(features["target"], tf.int32))
         loss = retrieval_loss(self.loss_config, interests, features["target"],
-                              self.item_tower, self.num_items,
+                              self.item_tower, self.num_items, batch_targets_logq=logq,
                               negatives=features.get("negatives"))
         reg = self.user_tower.losses
         if reg:

@@ -43,4 +43,5 @@ def build_model(config, info) -> MultiInterestModel:
     user_tower = module.build_tower(item_tower, info, config.model)
     loss = LossConfig(**dict(config.loss))
     return MultiInterestModel(item_tower, user_tower, loss,
-                              extra_loss_weight=config.model.get("extra_loss_weight", 1.0))
+                              extra_loss_weight=config.model.get("extra_loss_weight", 1.0),
+                              item_popularity=info.item_popularity)
