@@ -24,15 +24,25 @@ def make_index(item_embeddings: np.ndarray, method: str = "brute_force", scann_k
     raise ValueError(f"retrieval method must be 'brute_force' or 'scann', got {method!r}")
 
 
+def max_interest_scores(q, c):
+    """(B, C) = max over the K interests of q . e: ``q`` (B, K, D), ``c`` (B, C, D)."""
+    return tf.reduce_max(tf.einsum("bkd,bcd->bkc", q, c), axis=1)
+
+
 def score_candidates(queries: np.ndarray, item_embeddings: np.ndarray, candidates: np.ndarray,
-                     batch_size: int = 512) -> np.ndarray:
-    """(U, C) scores: max over the K interests of q . e for every candidate of every query."""
+                     batch_size: int = 512, score_fn=None) -> np.ndarray:
+    """(U, C) scores of every candidate of every query, one batched call per user batch.
+
+    ``score_fn(q (B, K, D), c (B, C, D)) -> (B, C)`` defaults to the max over the K interests
+    of q . e; a model whose scoring differs (e.g. target-attended interests) passes its own.
+    """
+    score_fn = score_fn or max_interest_scores
     items = tf.constant(item_embeddings)
     out = []
     for s in range(0, len(queries), batch_size):
         q = tf.constant(queries[s:s + batch_size])
         c = tf.gather(items, candidates[s:s + batch_size])  # (B, C, D)
-        out.append(tf.reduce_max(tf.einsum("bkd,bcd->bkc", q, c), axis=1).numpy())
+        out.append(np.asarray(score_fn(q, c)))
     return np.concatenate(out, 0)
 
 
@@ -49,7 +59,9 @@ def evaluate(model, evalset, cfg, user_features=None, return_predictions=False):
     items = model.item_embeddings().numpy()
     cutoffs = tuple(cfg.cutoffs)
     if evalset.candidates is not None:
-        scores = score_candidates(queries, items, evalset.candidates)
+        # A model may define candidate_scores(q, c) -> (B, C) (see score_candidates).
+        scores = score_candidates(queries, items, evalset.candidates,
+                                  score_fn=getattr(model, "candidate_scores", None))
         res = M.sampled_ranking_metrics(scores, cutoffs=cutoffs, ties=cfg.get("ties", "average"))
         preds = {"candidates": evalset.candidates, "scores": scores}
     else:

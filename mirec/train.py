@@ -212,6 +212,13 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> dic
         warm = {k: v[:2] for k, v in samples.items()}
         model(warm, training=False)
         model.item_embeddings()
+    if config.get("pretrain") and config.pretrain.get("enabled", False):
+        # Pre-training stage (MIRACLE, UniSRec, S3-Rec): its own checkpoints under
+        # workdir/pretrain, resumed like fine-tuning; skipped once it has finished.
+        from mirec import pretrain
+
+        pretrain.run_pretraining(model, config, prepared, os.path.join(workdir, "pretrain"),
+                                 data_dir=data_dir)
     run.epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=run.epoch_var)
     run.last_manager = tf.train.CheckpointManager(ckpt, os.path.join(workdir, "ckpt"), 1)

@@ -73,6 +73,17 @@ def corrupt_profiles(tables: dict, vocab: dict, fraction: float, seed: int = 0) 
     return out
 
 
+def _text_features(cfg, item_ids, data_dir) -> Optional[np.ndarray]:
+    """``(M + 1, F)`` item text features from ``cfg.text_features`` (a file written by
+    ``python -m mirec.data encode-text``), aligned to the prepared item ids; None if unset."""
+    path = cfg.get("text_features", "")
+    if not path:
+        return None
+    from mirec.data import text  # local: only text-based models need it
+
+    return text.load_item_text_features(path, item_ids, data_dir=data_dir)
+
+
 def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
     """Loads, preprocesses and splits a dataset as ``cfg`` (the ``config.dataset`` section) says.
 
@@ -131,7 +142,8 @@ def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
         profile_vocab=vocab,
         item_category=_item_category(raw.item_features, seqs.item_ids,
                                      cfg.get("category_column", None)),
-        item_popularity=popularity)
+        item_popularity=popularity,
+        item_text_features=_text_features(cfg, seqs.item_ids, data_dir))
     log.info("prepared %s: %s", cfg.name, stats["filtered"])
     return Prepared(split, info, seqs, user_tables, stats, item_features=raw.item_features)
 

@@ -138,7 +138,12 @@ def missing_files(desc: dict, folder: Path) -> list[list[str]]:
 def _candidate_dirs(name: str, data_dir=None) -> list[Path]:
     # A descriptor may name other folders that commonly hold its files ("folder_aliases"),
     # e.g. the SASRec-style ML-1M file kept beside the other ML-1M files.
-    aliases = list(get_descriptor(name).get("folder_aliases", []))
+    # The folder of the project's shared development copy ("shared_copy") counts too.
+    desc = get_descriptor(name)
+    aliases = list(desc.get("folder_aliases", []))
+    shared = desc.get("shared_copy", {}).get("folder")
+    if shared and shared not in aliases:
+        aliases.append(shared)
     if data_dir is not None:
         root = Path(data_dir).expanduser()
         return [root / name] + [root / a for a in aliases] + [root]

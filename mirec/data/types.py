@@ -58,6 +58,8 @@ class DatasetInfo:
         (value 0 is reserved for unknown).
       item_category: optional ``(M + 1,)`` int array, a category id per item (0 = none).
       item_popularity: optional ``(M + 1,)`` training-interaction count per item.
+      item_text_features: optional ``(M + 1, F)`` float32 text features per item (row 0, the
+        padding item, is zeros), loaded from ``config.dataset.text_features``.
     """
 
     name: str
@@ -67,3 +69,4 @@ class DatasetInfo:
     profile_vocab: dict = dataclasses.field(default_factory=dict)
     item_category: Optional[object] = None
     item_popularity: Optional[object] = None
+    item_text_features: Optional[object] = None

@@ -8,7 +8,10 @@ from mirec.models.base import MultiInterestModel
 from mirec.models.losses import LossConfig
 from mirec.towers.item import ItemTower
 
-# model name -> module defining build_tower(item_tower, info, cfg)
+# model name -> module defining build_tower(item_tower, info, cfg), or build_model(config, info)
+# when the model needs more than a user tower over the shared id item tower (e.g. a text-based
+# item tower or a masked-item objective). Such a model must offer MultiInterestModel's
+# interface: call(features) -> (B, K, D), encode_users, item_embeddings, compute_loss.
 MODULES = {
     "youtube_dnn": "mirec.models.youtube_dnn",
     "mind": "mirec.models.mind",
@@ -39,6 +42,8 @@ def build_model(config, info) -> MultiInterestModel:
     if name not in MODULES:
         raise ValueError(f"unknown model {name!r}; available: {available_models()}")
     module = importlib.import_module(MODULES[name])
+    if hasattr(module, "build_model"):
+        return module.build_model(config, info)
     item_tower = ItemTower(info.num_items, config.model.embedding_dim, name="item_tower")
     user_tower = module.build_tower(item_tower, info, config.model)
     loss = LossConfig(**dict(config.loss))

@@ -1,0 +1,48 @@
+import numpy as np
+
+import mirec  # noqa: F401
+import tensorflow as tf
+
+from mirec.data import text
+from mirec.data.errors import DataFormatError
+from mirec.layers.moe import MoEAdaptor
+
+
+def test_moe_matches_hand_computation():
+    layer = MoEAdaptor(3, num_experts=2)
+    t = np.array([[1.0, -2.0]], np.float32)
+    layer.build((None, 2))
+    rng = np.random.default_rng(0)
+    b = rng.normal(size=(2, 2)).astype(np.float32)
+    w = rng.normal(size=(2, 2, 3)).astype(np.float32)
+    wg = rng.normal(size=(2, 2)).astype(np.float32)
+    bg = np.array([0.1, -0.3], np.float32)
+    layer.set_weights([b, w, wg, bg])
+    logits = t[0] @ wg + bg
+    g = np.exp(logits) / np.exp(logits).sum()
+    want = sum(g[k] * ((t[0] - b[k]) @ w[k]) for k in range(2))
+    np.testing.assert_allclose(layer(t).numpy()[0], want, rtol=1e-5, atol=1e-6)
+
+
+def test_moe_shapes_config_and_noise():
+    layer = MoEAdaptor(4, num_experts=3, dropout=0.1, noisy_gating=True)
+    x = tf.random.normal((2, 5, 6))
+    assert layer(x).shape == (2, 5, 4)
+    assert layer(x, training=True).shape == (2, 5, 4)
+    clone = MoEAdaptor.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    g = layer.gates(x).numpy()
+    np.testing.assert_allclose(g.sum(-1), 1.0, rtol=1e-6)
+
+
+def test_text_features_file_round_trip(tmp_path):
+    path = text.save_item_text_features(tmp_path / "f.npz", ["b", "a", "c"],
+                                        np.arange(6, dtype=np.float32).reshape(3, 2))
+    out = text.load_item_text_features(path, [None, "a", "c"])
+    np.testing.assert_array_equal(out, [[0, 0], [2, 3], [4, 5]])
+    try:
+        text.load_item_text_features(path, [None, "a", "zz"])
+    except DataFormatError as e:
+        assert "1 of 2 missing" in str(e) and "zz" in str(e)
+    else:
+        raise AssertionError("a missing item must raise")
