@@ -45,7 +45,62 @@ TABLES = {
         ("ComiRec+HN", "umi/comirec.py:hn"),
         ("UMI", "umi/umi.py"),
     ]),
+    # MGNM Table 2 (Amazon columns; --dataset toys | instruments, or the offline stand-ins
+    # toys-s3rec | instruments-2018). TGSRec is not reimplemented (see README).
+    "mgnm_table2": ("MGNM", [
+        ("Caser", "mgnm/caser.py"),
+        ("A2SVD", "mgnm/a2svd.py"),
+        ("GRU4Rec", "mgnm/gru4rec.py"),
+        ("SLi-Rec", "mgnm/slirec.py"),
+        ("MIMN", "mgnm/mimn.py"),
+        ("MIND", "mgnm/mind.py"),
+        ("ComiRec-DR", "mgnm/comirec_dr.py"),
+        ("ComiRec-SA", "mgnm/comirec_sa.py"),
+        ("SURGE", "mgnm/surge.py"),
+        ("MGNM", "mgnm/mgnm.py"),
+    ]),
+    "mgnm_table3": ("MGNM", [
+        ("w/o UGCN", "mgnm/mgnm.py:no_ugcn"),
+        ("w/o L1Norm", "mgnm/mgnm.py:no_l1"),
+        ("w/o BiLSTM", "mgnm/mgnm.py:no_bilstm"),
+        ("w/o MaxPool", "mgnm/mgnm.py:no_maxpool"),
+        ("SCN→BiLSTM", "mgnm/mgnm.py:scn_bilstm"),
+        ("SCN→SumPool", "mgnm/mgnm.py:scn_sumpool"),
+        ("SCN→SelfAtt", "mgnm/mgnm.py:scn_selfatt"),
+        ("SCN (Transformer)", "mgnm/mgnm.py:scn_transformer"),
+        ("MGNM", "mgnm/mgnm.py"),
+    ]),
+    # MGNM Figures 3-4 (no printed numbers): the number of graph layers L and of interests K.
+    "mgnm_fig3_layers": ("MGNM", [(f"MGNM L={v}", f"mgnm/mgnm.py:layers={v}")
+                                  for v in (1, 2, 3, 4)]),
+    "mgnm_fig4_interests": ("MGNM", [(f"MGNM K={v}", f"mgnm/mgnm.py:interests={v}")
+                                     for v in (1, 2, 3, 4, 5, 6)]),
+    # MIRACLE Table 2 (--dataset scientific offline; the other five need their files).
+    "miracle_table2": ("MIRACLE", [
+        ("GRU4Rec", "miracle/gru4rec.py"),
+        ("SASRec", "miracle/sasrec.py"),
+        ("FDSA", "miracle/fdsa.py"),
+        ("MIND", "miracle/mind.py"),
+        ("ComiRec-DR", "miracle/comirec_dr.py"),
+        ("S3-Rec", "miracle/s3rec.py"),
+        ("BERT4Rec", "miracle/bert4rec.py"),
+        ("UniSRec", "miracle/unisrec.py"),
+        ("MIRACLE", "miracle/miracle.py"),
+    ]),
+    "miracle_table3": ("MIRACLE", [(f"MIRACLE L={v}", f"miracle/miracle.py:layers={v}")
+                                   for v in (1, 2, 3)]),
+    "miracle_table4": ("MIRACLE", [(f"MIRACLE C={v}", f"miracle/miracle.py:capsules={v}")
+                                   for v in (16, 24, 32, 40)]),
 }
+
+# --dataset values that stand in for a paper column (offline copies of the paper's data).
+PAPER_DATASET = {"ml-1m-sasrec": "ml-1m", "toys-s3rec": "toys", "instruments-2018": "instruments"}
+
+
+def workdir_name(label):
+    """A row label as a directory name ("w/o UGCN" -> "w-o_UGCN", "SCN→BiLSTM" ->
+    "SCN-to-BiLSTM"); labels of the SINE/UMI tables are unchanged."""
+    return label.replace("/", "-").replace("→", "-to-").replace(" ", "_")
 
 _TABLE = flags.DEFINE_enum("table", "sine_table1", list(TABLES), "Paper table.")
 _DATASET = flags.DEFINE_string("dataset", "ml-1m", "Dataset column of the table.")
@@ -77,10 +132,15 @@ def run_one(cfg_file, dataset, workdir, seed):
         return json.load(f)
 
 
-def per_user_metrics(workdir, cutoffs, metrics, names=None):
-    from mirec.metrics import full_ranking_metrics
+def per_user_metrics(workdir, cutoffs, metrics, names=None, ties="average"):
+    """Per-query metric arrays of a finished run (full ranking or sampled candidates)."""
+    from mirec.metrics import full_ranking_metrics, sampled_ranking_metrics
 
     p = np.load(os.path.join(workdir, "predictions.npz"), allow_pickle=True)
+    if "scores" in p:  # sampled candidates: one row per query (MGNM's protocol)
+        _, per_user = sampled_ranking_metrics(p["scores"], cutoffs=cutoffs, ties=ties,
+                                              per_user=True)
+        return p["users"], {k: np.nan_to_num(v) for k, v in per_user.items()}
     targets = (p["target_values"], p["target_splits"])
     _, per_user = full_ranking_metrics(p["top_ids"], targets, cutoffs=cutoffs, metrics=metrics,
                                        per_user=True, names=names or None)
@@ -103,7 +163,8 @@ def main(argv):
     for label, cfg_file in rows:
         finals = []
         for seed in seeds:
-            wd = os.path.join(_WORKDIR.value, _DATASET.value, label, f"seed{seed}")
+            wd = os.path.join(_WORKDIR.value, _DATASET.value, workdir_name(label),
+                              f"seed{seed}")
             if _ONLY_FINISHED.value and not os.path.exists(os.path.join(wd, "final.json")):
                 continue
             finals.append(run_one(cfg_file, _DATASET.value, wd, seed))
@@ -112,7 +173,8 @@ def main(argv):
             # The run's own metrics (UMI: recall shown as HitRate, precision).
             users, pu = per_user_metrics(wd, cutoffs,
                                          tuple(cfg["eval"].get("metrics", ("hr", "ndcg"))),
-                                         cfg["eval"].get("metric_names") or None)
+                                         cfg["eval"].get("metric_names") or None,
+                                         cfg["eval"].get("ties", "average"))
             per_user.setdefault(label, []).append(pu)
         if not finals:
             print(f"{label}: no finished run", flush=True)
@@ -143,7 +205,7 @@ def main(argv):
             for k in mine:
                 _, p = paired_t_test(mine[k], theirs[k])
                 results[label][f"{k}_p_vs_{own}"] = float(p)
-    paper_dataset = "ml-1m" if _DATASET.value.startswith("ml-1m") else _DATASET.value
+    paper_dataset = PAPER_DATASET.get(_DATASET.value, _DATASET.value)
     out = {paper_dataset: {
         label: {k: v for k, v in e.items() if "@" in k and "_p_vs_" not in k}
         for label, e in results.items()},
@@ -155,6 +217,9 @@ def main(argv):
                  "wall_seconds_per_model": {k: round(v) for k, v in walls.items()},
                  "seeds": seeds, "details": results}}
     md = report.markdown(_TABLE.value, {paper_dataset: out[paper_dataset]})
+    if paper_dataset != _DATASET.value:
+        md += (f"\n\nData: `{_DATASET.value}` stands in for the paper's `{paper_dataset}` "
+               "(see the dataset's config notes).")
     if own in per_user and len(per_user) > 1:
         md += "\n\nPaired t-test over test users, " + own + " vs each baseline (p-values):\n"
         for label, e in results.items():

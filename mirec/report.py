@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 
-from mirec.paper_tables import TABLES
+from mirec.paper_tables import FRACTION_TABLES, TABLES
 
 
 def load_results(path):
@@ -41,8 +41,14 @@ def _fmt(v, pct=True):
     return "-" if v is None else (f"{100 * v:.2f}" if pct else f"{v:.4f}")
 
 
-def markdown(table: str, results: dict, percent: bool = True) -> str:
-    """One markdown table per dataset: paper, ours (± std), relative delta per metric."""
+def markdown(table: str, results: dict, percent: bool | None = None) -> str:
+    """One markdown table per dataset: paper, ours (± std), relative delta per metric.
+
+    Values print as percentages unless the paper prints fractions (``FRACTION_TABLES``) or
+    ``percent`` says otherwise.
+    """
+    if percent is None:
+        percent = table not in FRACTION_TABLES
     paper = TABLES.get(table, {})
     blocks = []
     for dataset, models in results.items():
