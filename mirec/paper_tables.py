@@ -331,3 +331,14 @@ TABLES["miracle_table4"] = MIRACLE_TABLE4
 
 # Tables the paper prints as fractions (reports show them the same way).
 FRACTION_TABLES = ("mgnm_table2", "mgnm_table3", "mgnm_fig3_layers", "mgnm_fig4_interests")
+
+# The papers' data-set statistics tables (after their preprocessing): dataset key (as the
+# experiment configs name it) -> (users, items, interactions).
+DATASET_STATS = {
+    "sine": {"ml-1m": (6040, 3952, 1000209)},  # raw sizes (3,952 = largest movie id)
+    "umi": {"ml-1m": (6040, 3260, 998539)},
+    "mgnm": {"instruments": (60739, 56301, 946627), "toys": (313557, 241657, 6212901)},
+    "miracle": {"scientific": (8442, 4385, 59427), "pantry": (13101, 4898, 126962),
+                "instruments": (24962, 9964, 208926), "arts": (45486, 21019, 395150),
+                "office": (87436, 25986, 684837), "online-retail": (16520, 3469, 519906)},
+}

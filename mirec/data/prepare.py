@@ -84,13 +84,11 @@ def _text_features(cfg, item_ids, data_dir) -> Optional[np.ndarray]:
     return text.load_item_text_features(path, item_ids, data_dir=data_dir)
 
 
-def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
-    """Loads, preprocesses and splits a dataset as ``cfg`` (the ``config.dataset`` section) says.
+def load_and_filter(cfg, data_dir: Optional[str] = None, seed: int = 0):
+    """The dataset as ``cfg`` filters it, before any split: ``(raw, sequences, stats)``.
 
-    Fields: ``name``; ``min_rating`` (None = keep all); ``user_core``/``item_core`` (k-core;
-    0 = none); ``item_order`` (``frequency``/``first_seen``); ``max_len``; ``protocol``
-    (``leave_one_out``/``strong_generalization``/``chronological``) with its options;
-    ``profile_fields``; ``category_column``.
+    ``stats["filtered"]`` holds the users/items/interactions a paper's statistics table
+    reports (``experiments/dataset_stats.py`` prints them beside the paper's).
     """
     raw = load_interactions(cfg, data_dir)
     df = raw.interactions
@@ -113,6 +111,18 @@ def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
     seqs = preprocess.to_sequences(df, item_order=cfg.get("item_order", "frequency"))
     stats["filtered"] = {"users": seqs.num_users, "items": seqs.num_items,
                          "interactions": seqs.num_interactions()}
+    return raw, seqs, stats
+
+
+def prepare(cfg, data_dir: Optional[str] = None, seed: int = 0) -> Prepared:
+    """Loads, preprocesses and splits a dataset as ``cfg`` (the ``config.dataset`` section) says.
+
+    Fields: ``name``; ``min_rating`` (None = keep all); ``user_core``/``item_core`` (k-core;
+    0 = none); ``item_order`` (``frequency``/``first_seen``); ``max_len``; ``protocol``
+    (``leave_one_out``/``strong_generalization``/``chronological``) with its options;
+    ``profile_fields``; ``category_column``.
+    """
+    raw, seqs, stats = load_and_filter(cfg, data_dir, seed)
     max_len = int(cfg.max_len)
     protocol = cfg.get("protocol", "leave_one_out")
     if protocol == "leave_one_out":
