@@ -148,7 +148,10 @@ def make_training_samples(config, split, max_len, seed):
 
     ``"sliding_window"`` (SINE, MIRACLE, MGNM): every position of every training sequence.
     ``"random_target"`` (UMI, ComiRec): ``targets_per_user`` samples per training user, each a
-    random target position with the items before it as history (drawn once with ``seed``).
+    random target position with the items before it as history (drawn once with ``seed``;
+    with ``config.train.fresh_targets`` the trainer draws new ones every epoch instead, see
+    :func:`mirec.data.pipeline.fresh_random_target_dataset`, and these samples only size the
+    epoch and build the model).
     """
     items, splits, users = split.train
     kind = config.train.get("sampling", "sliding_window")
@@ -199,7 +202,15 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> dic
     samples = make_training_samples(config, split, info.max_len, seed)
     samples = pipeline.add_user_features(samples, prepared.user_features)
     run.num_train_samples = len(samples["target"])
-    ds = pipeline.train_dataset(samples, config.train.batch_size, seed=seed)
+    if config.train.get("sampling") == "random_target" and config.train.get("fresh_targets"):
+        items, splits, users = split.train
+        ds = pipeline.fresh_random_target_dataset(
+            items, splits, users, info.max_len, config.train.batch_size,
+            int(config.train.get("targets_per_user", 10)), seed=seed,
+            min_history=config.train.get("min_history", 1),
+            user_features=prepared.user_features)
+    else:
+        ds = pipeline.train_dataset(samples, config.train.batch_size, seed=seed)
 
     strategy = get_strategy()
     with strategy.scope():

@@ -141,6 +141,33 @@ def test_random_target_samples_one_per_user():
         assert h == seq[:seq.index(t)][-3:] and len(h) >= 1
 
 
+def test_fresh_random_targets_change_every_epoch_and_are_valid():
+    # users: [1 2 3 4 5 6], [7] (too short), [8 9]
+    items = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9], np.int32)
+    splits = np.array([0, 6, 7, 9])
+    ds = pipeline.fresh_random_target_dataset(
+        items, splits, np.array([10, 11, 12]), 3, batch_size=4, targets_per_user=50, seed=0,
+        user_features={"gender": np.array([0] * 10 + [1, 2, 3])})
+    assert ds.cardinality().numpy() == 25  # 2 eligible users x 50 / 4
+    epochs = []
+    for _ in range(2):
+        rows = [{k: v.numpy() for k, v in b.items()} for b in ds]
+        batch = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+        assert len(batch["target"]) == 100
+        assert sorted(set(batch["user"].tolist())) == [10, 12]
+        assert (batch["gender"] == np.where(batch["user"] == 10, 1, 3)).all()
+        for u, h, t in zip(batch["user"], batch["history"], batch["target"]):
+            seq = [1, 2, 3, 4, 5, 6] if u == 10 else [8, 9]
+            assert t in seq[1:]  # at least one history item
+            i = seq.index(t)
+            want = seq[max(0, i - 3):i]
+            assert h.tolist() == [0] * (3 - len(want)) + want
+        epochs.append(batch["target"][batch["user"] == 10])
+    # every target of user 10 is drawn in each epoch, and the draws differ between epochs
+    assert set(np.concatenate(epochs).tolist()) == {2, 3, 4, 5, 6}
+    assert not np.array_equal(np.sort(epochs[0]), np.sort(epochs[1]))
+
+
 def test_corrupt_profiles_replaces_the_given_fraction_with_valid_values():
     from mirec.data.prepare import corrupt_profiles
 

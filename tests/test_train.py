@@ -109,3 +109,18 @@ def test_random_target_sampling_and_strong_generalization(tmp_path):
     final = train.load_final(str(tmp_path))
     assert final["train_samples"] == 3 * 240  # 80% of 300 users, 3 samples each
     assert 0 <= test["Precision@50"] <= test["HitRate@50"] <= 1
+
+
+def test_fresh_random_targets_train_end_to_end(tmp_path):
+    cfg = small(spine_config("mind"), epochs=3)
+    cfg.dataset.protocol = "strong_generalization"
+    cfg.train.sampling = "random_target"
+    cfg.train.fresh_targets = True
+    cfg.train.targets_per_user = 3
+    test = train.train_and_evaluate(cfg, str(tmp_path))
+    final = train.load_final(str(tmp_path))
+    assert final["train_samples"] == 3 * 240 and final["epochs_run"] == 3
+    losses = [r["loss"] for r in train.read_jsonl(str(tmp_path / "metrics.jsonl"))
+              if r["split"] == "valid"]
+    assert len(losses) == 3 and losses[2] < losses[0]  # learns from targets drawn afresh
+    assert set(test) == {"HR@10", "NDCG@10", "HR@50", "NDCG@50"}

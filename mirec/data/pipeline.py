@@ -49,6 +49,53 @@ def random_target_samples(items, splits, users, max_len: int, rng: np.random.Gen
             "user": np.asarray(users)[ok].astype(np.int32)}
 
 
+def fresh_random_target_dataset(items, splits, users, max_len: int, batch_size: int,
+                                targets_per_user: int, seed: int = 0, min_history: int = 1,
+                                user_features: Optional[dict] = None) -> tf.data.Dataset:
+    """Like :func:`random_target_samples` x ``targets_per_user``, but the target positions
+    are drawn afresh every epoch inside the pipeline (the official UMI/ComiRec iterators draw
+    new random targets for every batch), so a run sees many more (history, target) pairs.
+
+    Each epoch: every eligible user (more than ``min_history`` items) appears
+    ``targets_per_user`` times in a random order; each occurrence draws a target position
+    ``t`` uniformly from ``[min_history, length)`` and takes the last ``max_len`` items before
+    it, left-padded. Batches are feature dicts like :func:`train_dataset`'s.
+    """
+    splits = np.asarray(splits, np.int64)
+    lengths = np.diff(splits)
+    ok = np.flatnonzero(lengths > min_history)
+    n = len(ok) * int(targets_per_user)
+    t_items = tf.constant(np.asarray(items, np.int32))
+    t_start = tf.constant(splits[:-1][ok])
+    t_len = tf.constant(lengths[ok])
+    t_user = tf.constant(np.asarray(users, np.int32)[ok])
+    tables = {k: tf.constant(np.asarray(v, np.int32)) for k, v in (user_features or {}).items()}
+    gen = tf.random.Generator.from_seed(seed + 7)
+    offsets = tf.range(-max_len, 0, dtype=tf.int64)  # positions t - max_len .. t - 1
+
+    def epoch_rows(_):
+        rows = tf.tile(tf.range(len(ok), dtype=tf.int64), [int(targets_per_user)])
+        return tf.data.Dataset.from_tensor_slices(tf.random.shuffle(rows, seed=seed))
+
+    def make_batch(r):
+        s, ln = tf.gather(t_start, r), tf.gather(t_len, r)
+        u = gen.uniform(tf.shape(r), dtype=tf.float64)
+        t = s + min_history + tf.cast(u * tf.cast(ln - min_history, tf.float64), tf.int64)
+        t = tf.minimum(t, s + ln - 1)
+        pos = t[:, None] + offsets[None, :]
+        valid = pos >= s[:, None]
+        hist = tf.where(valid, tf.gather(t_items, tf.maximum(pos, 0)), 0)
+        user = tf.gather(t_user, r)
+        out = {"history": hist, "target": tf.gather(t_items, t), "user": user}
+        for k, table in tables.items():
+            out[k] = tf.gather(table, user)
+        return out
+
+    ds = tf.data.Dataset.from_tensors(0).flat_map(epoch_rows).batch(batch_size).map(make_batch)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def add_user_features(samples: dict, user_features: Optional[dict]) -> dict:
     """Adds profile columns ``{name: (num_users,) table}`` looked up by ``samples['user']``."""
     out = dict(samples)

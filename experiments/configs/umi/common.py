@@ -28,7 +28,8 @@ Choices the paper leaves open:
 * No exclusion of a user's history items from the ranking ("entire item pool"; the official
   code does not filter either). On MovieLens nobody re-rates a movie, so this only costs.
 * Random targets are drawn once per run (``targets_per_user`` = 20 samples per training user,
-  about 96,600 per epoch; the official iterator draws fresh ones each batch), at least one
+  about 96,600 per epoch; the official iterator draws fresh ones each batch: set
+  ``train.fresh_targets`` to draw new ones every epoch), at least one
   history item; at most 50 epochs, early stopping after 10 epochs without a better
   validation HitRate@50 (the official code selects on its validation "recall" at top-50 with
   patience 10). With 30 epochs / patience 5, ComiRec+HN was still improving at epoch 29 and
@@ -78,6 +79,9 @@ def umi_table2_config(dataset: str = "ml-1m"):
     c.train.learning_rate = 5e-3
     c.train.sampling = "random_target"
     c.train.targets_per_user = 20
+    # True: new random targets every epoch (closer to the official per-batch iterator);
+    # e.g. `experiments/reproduce.py --table=umi_table2 --override=train.fresh_targets=True`.
+    c.train.fresh_targets = False
     c.train.min_history = 1
     c.train.epochs = 50
     c.train.patience = 10
