@@ -230,6 +230,13 @@ def train_and_evaluate(config, workdir: str, data_dir: str | None = None) -> dic
 
         pretrain.run_pretraining(model, config, prepared, os.path.join(workdir, "pretrain"),
                                  data_dir=data_dir)
+        # Compile again: Keras 2 restores every layer's `trainable` flag to its value at
+        # compile time when fit() starts, which would undo finish_pretraining()'s freezing.
+        with strategy.scope():
+            optimizer = tf.keras.optimizers.Adam(config.train.learning_rate)
+            model.compile(optimizer=optimizer,
+                          steps_per_execution=int(config.train.get("steps_per_execution", 1)),
+                          jit_compile=bool(config.train.get("jit_compile", False)))
     run.epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=run.epoch_var)
     run.last_manager = tf.train.CheckpointManager(ckpt, os.path.join(workdir, "ckpt"), 1)

@@ -24,6 +24,18 @@ MODULES = {
     "comirec_sa": "mirec.models.comirec",
     "umi": "mirec.models.umi",
     "dssm": "mirec.models.dssm",
+    # MGNM (SIGIR'22) and its target-aware baselines (sampled-candidate scoring).
+    "mgnm": "mirec.models.mgnm",
+    "a2svd": "mirec.models.a2svd",
+    "slirec": "mirec.models.slirec",
+    "mimn": "mirec.models.mimn",
+    "surge": "mirec.models.surge",
+    # MIRACLE (SIGIR'23) and its text-based / pre-trained baselines.
+    "miracle": "mirec.models.miracle",
+    "unisrec": "mirec.models.unisrec",
+    "fdsa": "mirec.models.fdsa",
+    "bert4rec": "mirec.models.bert4rec",
+    "s3rec": "mirec.models.s3rec",
 }
 
 
