@@ -3,6 +3,9 @@
     python -m mirec.data list [--data_dir DIR]
     python -m mirec.data download NAME [--data_dir DIR] [--force]
     python -m mirec.data info NAME [--data_dir DIR]
+    python -m mirec.data encode-text NAME [--data_dir DIR] [--encoder bert-base|minilm|tiny]
+        [--weights PATH] [--out FILE] [--batch_size N] [--max_length N] [--word_drop P]
+        [--seed S] [--from_unisrec FILE.feat1CLS [--dim 768]]
 
 Each subcommand is a ``_cmd_*`` function registered in :func:`build_parser`; new subcommands
 (e.g. ``encode-text``) add their own ``_add_*`` helper there.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from mirec.data import download as download_mod
@@ -80,6 +84,58 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_encode_text(args: argparse.Namespace) -> int:
+    from mirec.data import text  # local: encoders load heavy libraries
+
+    if args.from_unisrec:
+        if not os.path.isfile(args.from_unisrec):
+            print(f"error: {args.from_unisrec} not found", file=sys.stderr)
+            return 2
+        ids, _, folder, name = text.dataset_item_texts(args.name, args.data_dir)
+        out = args.out or text.default_output_path(folder, name, "bert-base", args.word_drop)
+        path = text.convert_unisrec_features(args.from_unisrec, out, dim=args.dim,
+                                             expected_ids=ids)
+        print(f"{args.name}: converted {args.from_unisrec} -> {path}")
+        return 0
+    try:
+        res = text.encode_dataset_text(
+            args.name, args.data_dir, encoder=args.encoder, weights=args.weights, out=args.out,
+            batch_size=args.batch_size, max_length=args.max_length, word_drop=args.word_drop,
+            seed=args.seed)
+    except (text.EncoderWeightsNotFoundError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.name}: {res['rows']} items x {res['dim']} ({args.encoder}) in "
+          f"{res['seconds']:.1f} s -> {res['path']}")
+    return 0
+
+
+def _add_encode_text(sub) -> None:
+    p = sub.add_parser("encode-text", help="encode item text into a features .npz "
+                       "(config.dataset.text_features)")
+    p.add_argument("name")
+    _add_data_dir(p)
+    p.add_argument("--encoder", default="minilm", choices=("bert-base", "minilm", "tiny"),
+                   help="bert-base: BERT [CLS] (paper; needs --weights); minilm: "
+                        "all-MiniLM-L6-v2 (PyTorch, offline); tiny: random test encoder")
+    p.add_argument("--weights", default=None,
+                   help="encoder weights folder (bert-base: HuggingFace bert-base-uncased or "
+                        "TF-Hub SavedModel; minilm: a sentence-transformers folder)")
+    p.add_argument("--out", default=None,
+                   help="output .npz (default: <data set folder>/<Name>.<encoder>.npz)")
+    p.add_argument("--batch_size", type=int, default=32)
+    p.add_argument("--max_length", type=int, default=None,
+                   help="word pieces per text (default: bert-base 512, minilm 256, tiny 128)")
+    p.add_argument("--word_drop", type=float, default=0.0,
+                   help="drop each word with this probability first (UniSRec's .feat2CLS "
+                        "augmentation uses 0.15)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --word_drop")
+    p.add_argument("--from_unisrec", default=None,
+                   help="convert UniSRec's released <Name>.feat1CLS instead of encoding")
+    p.add_argument("--dim", type=int, default=768, help="row width of --from_unisrec")
+    p.set_defaults(func=_cmd_encode_text)
+
+
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data_dir", default=None,
                         help="data root or data set folder (default: $MIREC_DATA or "
@@ -88,7 +144,8 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mirec.data",
-                                     description="mirec data sets: list, download, inspect.")
+                                     description="mirec data sets: list, download, inspect, "
+                                                 "encode item text.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log reader messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -107,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(p)
     p.set_defaults(func=_cmd_info)
 
-    # --- further subcommands register here (planned: "encode-text", item text -> vectors) ---
+    _add_encode_text(sub)
+    # --- further subcommands register here ---
     return parser
 
 
