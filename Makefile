@@ -10,6 +10,8 @@ SEEDS ?= 0
 # ratings_Toys_and_Games.csv / ratings_Musical_Instruments.csv are in DATA_DIR).
 MGNM_DATASETS ?= toys-s3rec instruments-2018
 MIRACLE_DATASETS ?= scientific
+# Registry names of the datasets whose item text is encoded (one per MIRACLE_DATASETS entry).
+TEXT_DATASETS ?= amazon-2018-scientific
 TEXT_ENCODER ?= minilm
 
 .PHONY: install demo test test-all lint bench reproduce-table1 reproduce-umi-table2 \
@@ -70,7 +72,7 @@ reproduce-mgnm-figures: $(STAMP)
 # Item text features for the text-based models (MiniLM offline; BERT-base where available).
 text-features: $(STAMP)
 	$(PY) -m pip install -q -e '.[text]'
-	for d in $(MIRACLE_DATASETS); do $(PY) -m mirec.data encode-text $$d \
+	for d in $(TEXT_DATASETS); do $(PY) -m mirec.data encode-text $$d \
 		--data_dir=$(DATA_DIR) --encoder=$(TEXT_ENCODER) --skip_existing || exit 1; done
 
 reproduce-miracle-table2: text-features

@@ -97,6 +97,12 @@ def _cmd_encode_text(args: argparse.Namespace) -> int:
                                              expected_ids=ids)
         print(f"{args.name}: converted {args.from_unisrec} -> {path}")
         return 0
+    if args.skip_existing:
+        _, _, folder, name = text.dataset_item_texts(args.name, args.data_dir)
+        out = args.out or text.default_output_path(folder, name, args.encoder, args.word_drop)
+        if os.path.isfile(out):
+            print(f"{args.name}: {out} exists; not re-encoding (--skip_existing)")
+            return 0
     try:
         res = text.encode_dataset_text(
             args.name, args.data_dir, encoder=args.encoder, weights=args.weights, out=args.out,
@@ -130,6 +136,8 @@ def _add_encode_text(sub) -> None:
                    help="drop each word with this probability first (UniSRec's .feat2CLS "
                         "augmentation uses 0.15)")
     p.add_argument("--seed", type=int, default=0, help="seed of --word_drop")
+    p.add_argument("--skip_existing", action="store_true",
+                   help="do nothing when the output file already exists")
     p.add_argument("--from_unisrec", default=None,
                    help="convert UniSRec's released <Name>.feat1CLS instead of encoding")
     p.add_argument("--dim", type=int, default=768, help="row width of --from_unisrec")
