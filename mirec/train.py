@@ -333,6 +333,9 @@ def export_serving_model(config, workdir, path=None, index="scann", k=100, data_
     for name in model.user_tower.profile_vocab if hasattr(model.user_tower, "profile_vocab") \
             else ():
         signature[name] = tf.TensorSpec([None], tf.int32)
+    if getattr(model.user_tower, "uses_user_id", False) or \
+            getattr(model.user_tower, "user_embedding", None) is not None:
+        signature["user"] = tf.TensorSpec([None], tf.int32)  # e.g. MGNM's user-aware graph
     path = path or os.path.join(workdir, "export")
     retrieval.export_retrieval_model(model.user_tower, idx, path, signature, k=k)
     np.save(os.path.join(path, "item_ids.npy"), prepared.sequences.item_ids.astype(str))
