@@ -117,3 +117,33 @@ def test_in_batch_logq_correction_reaches_the_loss_through_the_model():
     logits = users @ TABLE[[2, 1]].T - np.log([0.75, 0.25])[None, :]
     expected = np.mean(_np_logsumexp(logits) - np.diag(logits))
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+def test_tower_regularisers_are_counted_once_in_a_training_step():
+    """compute_loss adds extra_loss_weight * the tower's add_loss terms; train_step must not
+    add them a second time (tfrs.Model.train_step adds every entry of self.losses)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from mirec.models.base import MultiInterestModel
+    from mirec.models.losses import LossConfig
+    from mirec.towers.item import ItemTower
+
+    class Tower(tf.keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(name="w", shape=(1, 4), initializer="ones")
+
+        def call(self, features, training=False):
+            self.add_loss(3.0 * tf.reduce_sum(self.w))  # = 12 at w = 1
+            b = tf.shape(features["history"])[0]
+            return tf.tile(self.w[None], [b, 1, 1])
+
+    items = ItemTower(5, 4, embeddings_initializer="zeros")
+    model = MultiInterestModel(items, Tower(), LossConfig(kind="full_softmax"),
+                               extra_loss_weight=0.5)
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.0))
+    batch = {"history": np.array([[1, 2]], np.int32), "target": np.array([3], np.int32)}
+    out = model.train_step(batch)
+    # zero item embeddings: softmax over 5 items = log 5; regulariser 0.5 * 12 once
+    np.testing.assert_allclose(float(out["total_loss"]), np.log(5) + 6.0, rtol=1e-5)
+    np.testing.assert_allclose(float(out["regularization_loss"]), 0.0, atol=1e-6)

@@ -73,6 +73,22 @@ class MultiInterestModel(tfrs.Model):
             loss = loss + self.extra_loss_weight * tf.add_n(reg)
         return loss
 
+    def train_step(self, inputs):
+        """``tfrs.Model.train_step`` without counting the user tower's ``add_loss`` terms
+        twice: :meth:`compute_loss` already adds them (times ``extra_loss_weight``), and tfrs
+        adds every entry of ``self.losses`` again. Other regularisers (e.g. an item embedding
+        regulariser) are added once, as tfrs does."""
+        with tf.GradientTape() as tape:
+            loss = self.compute_loss(inputs, training=True)
+            others = tf.reduce_sum([tf.reduce_sum(x) for x in self.losses]) - \
+                tf.reduce_sum([tf.reduce_sum(x) for x in self.user_tower.losses])
+            total_loss = loss + others
+        grads = tape.gradient(total_loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        metrics = {m.name: m.result() for m in self.metrics}
+        metrics.update(loss=loss, regularization_loss=others, total_loss=total_loss)
+        return metrics
+
     def item_embeddings(self):
         """(M + 1, dim) output embeddings; row 0 is padding and never retrieved."""
         return self.item_tower.all_items()
