@@ -97,6 +97,12 @@ TABLES = {
 PAPER_DATASET = {"ml-1m-sasrec": "ml-1m", "toys-s3rec": "toys", "instruments-2018": "instruments"}
 
 
+def is_metric(key):
+    """A test-metric key of a results entry ("HR@10", "GAUC", "HR@10_std"), not a p-value
+    or run statistic."""
+    return ("@" in key or key.split("_")[0] == "GAUC") and "_p_vs_" not in key
+
+
 def workdir_name(label):
     """A row label as a directory name ("w/o UGCN" -> "w-o_UGCN", "SCN→BiLSTM" ->
     "SCN-to-BiLSTM"); labels of the SINE/UMI tables are unchanged."""
@@ -192,7 +198,7 @@ def main(argv):
         entry["best_epoch"] = [f["best_epoch"] for f in finals]
         results[label] = entry
         print(f"{label}: " + " ".join(f"{k}={v:.4f}" for k, v in entry.items()
-                                      if isinstance(v, float) and "@" in k)
+                                      if isinstance(v, float) and is_metric(k))
               + f" wall={walls[label]:.0f}s", flush=True)
     # Paired t-tests over users: the paper's model vs each baseline.
     if own in per_user:
@@ -207,7 +213,7 @@ def main(argv):
                 results[label][f"{k}_p_vs_{own}"] = float(p)
     paper_dataset = PAPER_DATASET.get(_DATASET.value, _DATASET.value)
     out = {paper_dataset: {
-        label: {k: v for k, v in e.items() if "@" in k and "_p_vs_" not in k}
+        label: {k: v for k, v in e.items() if is_metric(k)}
         for label, e in results.items()},
         "meta": {"command": " ".join(sys.argv), "dataset_variant": _DATASET.value,
                  "date": datetime.date.today().isoformat(), "git_commit": _git_commit(),
@@ -221,7 +227,8 @@ def main(argv):
         md += (f"\n\nData: `{_DATASET.value}` stands in for the paper's `{paper_dataset}` "
                "(see the dataset's config notes).")
     if own in per_user and len(per_user) > 1:
-        md += "\n\nPaired t-test over test users, " + own + " vs each baseline (p-values):\n"
+        md += ("\n\nPaired t-test over test users (queries, under sampled candidates), "
+               + own + " vs each baseline (p-values):\n")
         for label, e in results.items():
             ps = {k.split("_p_vs_")[0]: v for k, v in e.items() if "_p_vs_" in k}
             if ps:
