@@ -26,29 +26,12 @@ for the test (28,761 queries); valid GAUC 0.730, test GAUC 0.656 after 2 epochs 
 result: no early stopping yet).
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
+from experiments.configs.mgnm.common import baseline_config
 from mirec.models import a2svd
-
-FLAGS = ("global", "per_user")
-
-# Paper Table 2, A2SVD row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.6846, "NDCG@5": 0.0507, "HIT@5": 0.0739, "MRR@5": 0.0430},
-    "Musical Instruments": {"GAUC": 0.6652, "NDCG@5": 0.0956, "HIT@5": 0.1368, "MRR@5": 0.0820},
-}
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/a2svd/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "A2SVD"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
+    c, flags = baseline_config(arg, "a2svd", "A2SVD")
     c.model.update(a2svd.default_model_config())
     c.model.embedding_dim = 16
     return c

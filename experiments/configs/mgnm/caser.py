@@ -24,29 +24,11 @@ MRR@5 0.0569; Musical Instruments 0.6763 / 0.0955 / 0.1178 / 0.0883.
 Measured: not yet run on the real data.
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
-
-FLAGS = ("global", "per_user")
-
-# Paper Table 2, Caser row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.6234, "NDCG@5": 0.0679, "HIT@5": 0.1012, "MRR@5": 0.0569},
-    "Musical Instruments": {"GAUC": 0.6763, "NDCG@5": 0.0955, "HIT@5": 0.1178, "MRR@5": 0.0883},
-}
+from experiments.configs.mgnm.common import baseline_config
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/caser/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "Caser"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
-    c.model.name = "caser"
+    c, flags = baseline_config(arg, "caser", "Caser")
     c.model.markov_order = 5
     c.model.num_horizontal = 16
     c.model.num_vertical = 4

@@ -23,29 +23,11 @@ Paper's Table 2 (ComiRec-DR, fractions): Toys and Games GAUC 0.6681, NDCG@5 0.11
 Measured: not yet run on the real data.
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
-
-FLAGS = ("global", "per_user")
-
-# Paper Table 2, ComiRec-DR row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.6681, "NDCG@5": 0.1131, "HIT@5": 0.1597, "MRR@5": 0.0978},
-    "Musical Instruments": {"GAUC": 0.6647, "NDCG@5": 0.1091, "HIT@5": 0.1541, "MRR@5": 0.0943},
-}
+from experiments.configs.mgnm.common import baseline_config
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/comirec_dr/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "ComiRec-DR"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
-    c.model.name = "comirec_dr"
+    c, flags = baseline_config(arg, "comirec_dr", "ComiRec-DR")
     c.model.variant = "dr"
     c.model.num_interests = 4
     c.model.iterations = 3

@@ -21,29 +21,11 @@ Paper's Table 2 (ComiRec-SA, fractions): Toys and Games GAUC 0.6486, NDCG@5 0.06
 Measured: not yet run on the real data.
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
-
-FLAGS = ("global", "per_user")
-
-# Paper Table 2, ComiRec-SA row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.6486, "NDCG@5": 0.0665, "HIT@5": 0.0977, "MRR@5": 0.0563},
-    "Musical Instruments": {"GAUC": 0.6559, "NDCG@5": 0.0820, "HIT@5": 0.1204, "MRR@5": 0.0694},
-}
+from experiments.configs.mgnm.common import baseline_config
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/comirec_sa/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "ComiRec-SA"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
-    c.model.name = "comirec_sa"
+    c, flags = baseline_config(arg, "comirec_sa", "ComiRec-SA")
     c.model.variant = "sa"
     c.model.num_interests = 4
     c.model.hidden_factor = 4

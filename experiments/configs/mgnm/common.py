@@ -26,10 +26,17 @@ epochs (the official constant), early stopping after 5 without a better validati
 """
 
 
+import ml_collections
+
 from mirec.configs import base_config
+from mirec.paper_tables import MGNM_TABLE2
 
 DATASETS = ("toys", "instruments", "toys-s3rec", "instruments-2018", "synthetic")
 OFFLINE = {"toys": "toys-s3rec", "instruments": "instruments-2018"}
+# The paper_tables key (MGNM_TABLE2 / MGNM_TABLE3) of the column a dataset stands for.
+PAPER_KEY = {"toys": "toys", "toys-s3rec": "toys", "instruments": "instruments",
+             "instruments-2018": "instruments"}
+SPLIT_FLAGS = ("global", "per_user")
 # Which column of the paper's table a dataset stands for.
 PAPER_COLUMN = {"toys": "Toys and Games", "toys-s3rec": "Toys and Games",
                 "instruments": "Musical Instruments", "instruments-2018": "Musical Instruments"}
@@ -86,3 +93,27 @@ def parse_arg(arg: str, flags=()):
     if unknown:
         raise ValueError(f"unknown config flags {sorted(unknown)}; known: {sorted(flags)}")
     return dataset, set(rest)
+
+
+def split_mode_of(flags):
+    """The ``split_mode`` the ``global`` / ``per_user`` flags ask for (None: the dataset's)."""
+    if set(SPLIT_FLAGS) <= set(flags):
+        raise ValueError("flags 'global' and 'per_user' exclude each other")
+    return "global" if "global" in flags else "per_user" if "per_user" in flags else None
+
+
+def baseline_config(arg: str, model: str, label: str, flags=()):
+    """``(config, flags)`` of the Table 2 row ``label`` (as the paper prints it, e.g.
+    ``"ComiRec-DR"``) for registry model ``model``: the protocol of
+    :func:`mgnm_table2_config` with the split flags, ``config.name``, ``config.paper_model``
+    and ``config.paper`` (that row's numbers for the dataset's column, from
+    :data:`mirec.paper_tables.MGNM_TABLE2`; empty on synthetic data). ``flags`` are the
+    model's own extra flags."""
+    dataset, flags = parse_arg(arg, SPLIT_FLAGS + tuple(flags))
+    c = mgnm_table2_config(dataset, split_mode_of(flags))
+    c.name = f"mgnm/{model}/" + ",".join([dataset] + sorted(flags))
+    c.paper_model = label
+    paper = MGNM_TABLE2.get(PAPER_KEY.get(dataset, ""), {}).get(label, {})
+    c.paper = ml_collections.ConfigDict(dict(paper))
+    c.model.name = model
+    return c, flags

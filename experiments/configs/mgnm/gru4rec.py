@@ -22,29 +22,11 @@ MRR@5 0.0697; Musical Instruments 0.6498 / 0.0619 / 0.1049 / 0.0478.
 Measured: not yet run on the real data.
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
-
-FLAGS = ("global", "per_user")
-
-# Paper Table 2, GRU4Rec row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.6624, "NDCG@5": 0.0840, "HIT@5": 0.1278, "MRR@5": 0.0697},
-    "Musical Instruments": {"GAUC": 0.6498, "NDCG@5": 0.0619, "HIT@5": 0.1049, "MRR@5": 0.0478},
-}
+from experiments.configs.mgnm.common import baseline_config
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/gru4rec/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "GRU4Rec"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
-    c.model.name = "gru4rec"
+    c, flags = baseline_config(arg, "gru4rec", "GRU4Rec")
     c.model.num_layers = 1
     c.model.dropout = 0.0
     c.loss.readout = "single"

@@ -30,7 +30,7 @@ levels of the target-attended interest score).
 
 Paper (fractions), Table 2 MGNM: Toys and Games GAUC 0.8078, NDCG@5 0.1611, HIT@5 0.2231,
 MRR@5 0.1408; Musical Instruments 0.7480 / 0.1057 / 0.1658 / 0.1021. Table 3 (Toys): see
-``ABLATION_PAPER`` below. ``config.paper`` holds the numbers of the matching cell (also
+``mirec.paper_tables.MGNM_TABLE3``. ``config.paper`` holds the numbers of the matching cell (also
 with ``official``, which stands for the same row; empty on synthetic data, on Instruments
 for the ablations, with several ablations at once, and for L / K other than 3 / 4).
 
@@ -39,39 +39,20 @@ Measured: not yet run on the real data (the end-to-end test runs it on synthetic
 
 import ml_collections
 
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
+from experiments.configs.mgnm.common import PAPER_KEY, mgnm_table2_config, parse_arg, split_mode_of
 from mirec.models.mgnm import default_model_config
+from mirec.paper_tables import MGNM_TABLE2, MGNM_TABLE3
 
 ABLATIONS = ("no_ugcn", "no_l1", "no_bilstm", "no_maxpool", "scn_bilstm", "scn_sumpool",
              "scn_selfatt", "scn_transformer")
 FLAGS = ("global", "per_user", "official") + ABLATIONS
 KEYED = {"layers": "num_layers", "interests": "num_interests"}
 
-# Paper Table 2, MGNM row (Amazon columns), fractions.
-TABLE2_PAPER = {
-    "Toys and Games": {"GAUC": 0.8078, "NDCG@5": 0.1611, "HIT@5": 0.2231, "MRR@5": 0.1408},
-    "Musical Instruments": {"GAUC": 0.7480, "NDCG@5": 0.1057, "HIT@5": 0.1658,
-                            "MRR@5": 0.1021},
-}
-# Paper Table 3 (Toys and Games only): flag -> (row label, metrics).
-ABLATION_PAPER = {
-    "no_ugcn": ("w/o UGCN", {"GAUC": 0.7499, "NDCG@5": 0.0929, "HIT@5": 0.1325,
-                             "MRR@5": 0.0799}),
-    "no_l1": ("w/o L1Norm", {"GAUC": 0.7757, "NDCG@5": 0.1306, "HIT@5": 0.1848,
-                             "MRR@5": 0.1128}),
-    "no_bilstm": ("w/o BiLSTM", {"GAUC": 0.6743, "NDCG@5": 0.1205, "HIT@5": 0.1689,
-                                 "MRR@5": 0.1046}),
-    "no_maxpool": ("w/o MaxPool", {"GAUC": 0.8491, "NDCG@5": 0.0980, "HIT@5": 0.1430,
-                                   "MRR@5": 0.0832}),
-    "scn_bilstm": ("SCN→BiLSTM", {"GAUC": 0.6589, "NDCG@5": 0.0838, "HIT@5": 0.1223,
-                                  "MRR@5": 0.0712}),
-    "scn_sumpool": ("SCN→SumPool", {"GAUC": 0.6651, "NDCG@5": 0.0846, "HIT@5": 0.1232,
-                                    "MRR@5": 0.0720}),
-    "scn_selfatt": ("SCN→SelfAtt", {"GAUC": 0.6724, "NDCG@5": 0.0791, "HIT@5": 0.1148,
-                                    "MRR@5": 0.0674}),
-    "scn_transformer": ("SCN (Transformer)", {"GAUC": 0.6663, "NDCG@5": 0.0923,
-                                              "HIT@5": 0.1321, "MRR@5": 0.0792}),
-}
+# Paper Table 3 (Toys and Games only): flag -> row label in mirec.paper_tables.MGNM_TABLE3.
+ABLATION_LABEL = {"no_ugcn": "w/o UGCN", "no_l1": "w/o L1Norm", "no_bilstm": "w/o BiLSTM",
+                  "no_maxpool": "w/o MaxPool", "scn_bilstm": "SCN→BiLSTM",
+                  "scn_sumpool": "SCN→SumPool", "scn_selfatt": "SCN→SelfAtt",
+                  "scn_transformer": "SCN (Transformer)"}
 _ENCODER = {"scn_bilstm": "bilstm", "scn_sumpool": "sumpool", "scn_selfatt": "selfatt",
             "scn_transformer": "transformer"}
 
@@ -93,10 +74,7 @@ def _split_keyed(arg):
 def get_config(arg="toys-s3rec"):
     plain, keyed = _split_keyed(arg)
     dataset, flags = parse_arg(plain, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
+    c = mgnm_table2_config(dataset, split_mode_of(flags))
     c.name = "mgnm/mgnm/" + ",".join([dataset] + sorted(flags)
                                      + [f"{k}={v}" for k, v in sorted(keyed.items())])
     c.model = default_model_config("official" if "official" in flags else "paper")
@@ -119,14 +97,15 @@ def get_config(arg="toys-s3rec"):
     ablations = sorted(flags & set(ABLATIONS))
     default_shape = all(m[k] == default_model_config()[k] for k in KEYED.values())
     paper = {}
+    column = PAPER_KEY.get(dataset, "")
     if not ablations:
         c.paper_model = "MGNM"
         if default_shape:
-            paper = TABLE2_PAPER.get(c.paper_dataset, {})
+            paper = MGNM_TABLE2.get(column, {}).get("MGNM", {})
     elif len(ablations) == 1:
         c.paper_table = "mgnm_table3"
-        c.paper_model, numbers = ABLATION_PAPER[ablations[0]]
-        if default_shape and c.paper_dataset == "Toys and Games":
-            paper = numbers
+        c.paper_model = ABLATION_LABEL[ablations[0]]
+        if default_shape:
+            paper = MGNM_TABLE3.get(column, {}).get(c.paper_model, {})
     c.paper = ml_collections.ConfigDict(dict(paper))
     return c

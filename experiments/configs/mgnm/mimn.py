@@ -27,29 +27,12 @@ Smoke run (toys-s3rec, 1 epoch, seed 0, 2 shared CPU cores): 299 s of training p
 test; valid GAUC 0.685 after 1 epoch (not a result).
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
+from experiments.configs.mgnm.common import baseline_config
 from mirec.models import mimn
-
-FLAGS = ("global", "per_user")
-
-# Paper Table 2, MIMN row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.7224, "NDCG@5": 0.1158, "HIT@5": 0.1676, "MRR@5": 0.0988},
-    "Musical Instruments": {"GAUC": 0.6787, "NDCG@5": 0.0955, "HIT@5": 0.1509, "MRR@5": 0.0750},
-}
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/mimn/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "MIMN"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
+    c, flags = baseline_config(arg, "mimn", "MIMN")
     c.model.update(mimn.default_model_config())
     c.model.embedding_dim = 16
     return c

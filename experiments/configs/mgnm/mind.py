@@ -31,29 +31,11 @@ Smoke run (toys-s3rec, 1 epoch, seed 0, 2 shared CPU cores): 9 s of training per
 per validation pass; valid GAUC 0.651 after 1 epoch (not a result).
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
-
-FLAGS = ("global", "per_user", "label_aware")
-
-# Paper Table 2, MIND row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.6611, "NDCG@5": 0.1015, "HIT@5": 0.1510, "MRR@5": 0.0824},
-    "Musical Instruments": {"GAUC": 0.6588, "NDCG@5": 0.1040, "HIT@5": 0.1422, "MRR@5": 0.0898},
-}
+from experiments.configs.mgnm.common import baseline_config
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/mind/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "MIND"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
-    c.model.name = "mind"
+    c, flags = baseline_config(arg, "mind", "MIND", flags=("label_aware",))
     c.model.num_interests = 4
     c.model.iterations = 3
     c.model.dynamic_interests = True

@@ -29,29 +29,12 @@ Smoke run (toys-s3rec, 1 epoch, seed 0, 2 shared CPU cores): 107 s of training p
 test (28,761 queries); valid GAUC 0.668 after 1 epoch (not a result).
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
+from experiments.configs.mgnm.common import baseline_config
 from mirec.models import slirec
-
-FLAGS = ("global", "per_user", "interval")
-
-# Paper Table 2, SLi-Rec row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.7847, "NDCG@5": 0.0932, "HIT@5": 0.1327, "MRR@5": 0.0803},
-    "Musical Instruments": {"GAUC": 0.6912, "NDCG@5": 0.1078, "HIT@5": 0.1507, "MRR@5": 0.0937},
-}
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/slirec/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "SLi-Rec"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
+    c, flags = baseline_config(arg, "slirec", "SLi-Rec", flags=("interval",))
     c.model.update(slirec.default_model_config())
     c.model.embedding_dim = 16
     if "interval" in flags:

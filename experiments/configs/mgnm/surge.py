@@ -27,29 +27,12 @@ test; valid GAUC 0.695 after 1 epoch (not a result). ``--config.model.attention_
 smaller than (80, 40) cuts the evaluation time roughly in proportion.
 """
 
-import ml_collections
-
-from experiments.configs.mgnm.common import mgnm_table2_config, parse_arg
+from experiments.configs.mgnm.common import baseline_config
 from mirec.models import surge
-
-FLAGS = ("global", "per_user")
-
-# Paper Table 2, SURGE row (Amazon columns), fractions.
-PAPER = {
-    "Toys and Games": {"GAUC": 0.7863, "NDCG@5": 0.0930, "HIT@5": 0.1353, "MRR@5": 0.0791},
-    "Musical Instruments": {"GAUC": 0.6902, "NDCG@5": 0.1056, "HIT@5": 0.1494, "MRR@5": 0.0913},
-}
 
 
 def get_config(arg="toys-s3rec"):
-    dataset, flags = parse_arg(arg, FLAGS)
-    if {"global", "per_user"} <= flags:
-        raise ValueError("flags 'global' and 'per_user' exclude each other")
-    split_mode = "global" if "global" in flags else "per_user" if "per_user" in flags else None
-    c = mgnm_table2_config(dataset, split_mode)
-    c.name = "mgnm/surge/" + ",".join([dataset] + sorted(flags))
-    c.paper_model = "SURGE"
-    c.paper = ml_collections.ConfigDict(dict(PAPER.get(c.paper_dataset, {})))
+    c, flags = baseline_config(arg, "surge", "SURGE")
     c.model.update(surge.default_model_config())
     c.model.embedding_dim = 16
     return c
