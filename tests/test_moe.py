@@ -24,6 +24,31 @@ def test_moe_matches_hand_computation():
     np.testing.assert_allclose(layer(t).numpy()[0], want, rtol=1e-5, atol=1e-6)
 
 
+def test_moe_matmul_form_equals_the_einsum_definition_with_gradients():
+    """call() applies the experts as one (N, F) x (F, G*d) matmul (the einsum's gradient
+    needed an (N, G, F, d) tensor); outputs and gradients must equal the einsum form."""
+    layer = MoEAdaptor(5, num_experts=3)
+    t = tf.constant(np.random.default_rng(0).normal(size=(2, 4, 6)), tf.float32)
+    layer.build((None, 6))
+    rng = np.random.default_rng(1)
+    layer.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in layer.weights])
+
+    def einsum_form(x):
+        experts = tf.einsum("...f,gfd->...gd", x, layer.experts) - \
+            tf.einsum("gf,gfd->gd", layer.centres, layer.experts)
+        return tf.reduce_sum(layer.gates(x)[..., None] * experts, -2)
+
+    results = []
+    for fn in (layer, einsum_form):
+        with tf.GradientTape() as tape:
+            out = fn(t)
+            loss = tf.reduce_sum(out ** 2)
+        results.append((out.numpy(), tape.gradient(loss, layer.trainable_weights)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-5)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_moe_shapes_config_and_noise():
     layer = MoEAdaptor(4, num_experts=3, dropout=0.1, noisy_gating=True)
     x = tf.random.normal((2, 5, 6))

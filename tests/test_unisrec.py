@@ -15,9 +15,8 @@ from mirec import retrieval, train
 from mirec.data import synthetic
 from mirec.data.text import save_item_text_features
 from mirec.data.types import DatasetInfo
-from mirec.layers.moe import MoEAdaptor
 from mirec.models import registry
-from mirec.models.unisrec import (MatmulMoEAdaptor, PostLNBlock, UniSRecEncoder,
+from mirec.models.unisrec import (PostLNBlock, UniSRecEncoder,
                                   UniSRecItemTower, UniSRecModel, build_model, contrastive_loss,
                                   item_drop, oldest_first_positions)
 
@@ -109,27 +108,6 @@ def test_item_tower_moe_by_hand():
     g = _softmax(t @ wg + bg)
     want = sum(g[k] * ((t - b[k]) @ w[k]) for k in range(2))  # Eq. 1-4
     np.testing.assert_allclose(tower(tf.constant([1])).numpy()[0], want, rtol=1e-5, atol=1e-6)
-
-
-def test_matmul_moe_adaptor_equals_the_shared_adaptor_and_its_gradients():
-    ref = MoEAdaptor(5, num_experts=3)
-    fast = MatmulMoEAdaptor(5, num_experts=3)
-    t = tf.constant(np.random.default_rng(0).normal(size=(2, 4, 6)), tf.float32)
-    ref.build((None, 6))
-    fast.build((None, 6))
-    rng = np.random.default_rng(1)
-    fast.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in ref.weights])
-    ref.set_weights(fast.get_weights())
-    grads = []
-    for layer in (ref, fast):
-        with tf.GradientTape() as tape:
-            out = layer(t)
-            loss = tf.reduce_sum(out ** 2)
-        grads.append((out.numpy(), tape.gradient(loss, layer.trainable_weights)))
-    np.testing.assert_allclose(grads[1][0], grads[0][0], rtol=1e-5, atol=1e-5)
-    for a, b in zip(grads[0][1], grads[1][1]):
-        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4)
-    assert fast.get_config() == dict(ref.get_config(), name=fast.name)
 
 
 def test_layer_configs_round_trip():

@@ -58,7 +58,7 @@ Differences from the official code, and switches:
 * mirec's :class:`MoEAdaptor` has a zero-initialised gate bias (the official gate has none)
   and a gate-noise scale ``softplus(t W_n)`` without the official ``+ 0.01`` floor.
 
-Public API: :class:`UniSRecItemTower`, :class:`MatmulMoEAdaptor`, :class:`UniSRecEncoder`,
+Public API: :class:`UniSRecItemTower`, :class:`UniSRecEncoder`,
 :class:`PostLNBlock`, :class:`UniSRecModel`, :func:`contrastive_loss`, :func:`item_drop`,
 :func:`build_model`, :func:`default_model_config`.
 """
@@ -81,26 +81,6 @@ MODES = ("transductive", "inductive")
 CONTRASTIVE = ("official", "paper", "masked")
 FREEZE = ("official", "paper", "none")
 LOOKUPS = ("table", "occurrence")
-
-
-class MatmulMoEAdaptor(MoEAdaptor):
-    """:class:`MoEAdaptor` (same weights, same output) with the experts applied as one matmul.
-
-    ``MoEAdaptor.call`` uses ``einsum("...f,gfd->...gd")``, whose TensorFlow gradient with
-    respect to the experts materialises an ``(N, G, F, d)`` tensor before summing over N
-    (4,386 x 8 x 384 x 300 floats, 16 GB, for Scientific's MiniLM table; about 300x slower
-    than a matmul at N = 1,000). Here ``t (N, F) @ W (F, G d)`` is reshaped to ``(N, G, d)``.
-    """
-
-    def call(self, t, training=False):
-        t = self._drop(t, training=training)
-        g, f, d = self.num_experts, int(self.experts.shape[1]), self.output_dim
-        w = tf.reshape(tf.transpose(self.experts, (1, 0, 2)), (f, g * d))
-        lead = tf.shape(t)[:-1]
-        xw = tf.reshape(tf.matmul(tf.reshape(t, (-1, f)), w), tf.concat([lead, [g, d]], 0))
-        bw = tf.einsum("gf,gfd->gd", self.centres, self.experts)  # b_k W_k, (G, d)
-        gates = self.gates(t, training)
-        return tf.reduce_sum(gates[..., None] * (xw - bw), -2)
 
 
 def _normal(std):
@@ -152,9 +132,9 @@ class UniSRecItemTower(tf.keras.layers.Layer):
         self.initializer_range = float(initializer_range)
         self._text = tf.constant(table)
         self._text_aug = None
-        self.adaptor = MatmulMoEAdaptor(self.embedding_dim, num_experts=num_experts,
-                                        dropout=adaptor_dropout, noisy_gating=noisy_gating,
-                                        name="moe_adaptor")
+        self.adaptor = MoEAdaptor(self.embedding_dim, num_experts=num_experts,
+                                  dropout=adaptor_dropout, noisy_gating=noisy_gating,
+                                  name="moe_adaptor")
 
     def build(self, input_shape=None):
         self.adaptor.build((None, self.feature_dim))
@@ -582,6 +562,6 @@ def build_model(config, info) -> UniSRecModel:
                         finetune_freeze=get("finetune_freeze"))
 
 
-__all__ = ["UniSRecItemTower", "MatmulMoEAdaptor", "UniSRecEncoder", "PostLNBlock", "UniSRecModel",
+__all__ = ["UniSRecItemTower", "UniSRecEncoder", "PostLNBlock", "UniSRecModel",
            "contrastive_loss", "item_drop", "oldest_first_positions", "build_model",
            "default_model_config", "MODES"]
