@@ -71,6 +71,7 @@ import numpy as np
 import mirec  # noqa: F401  (Keras 2 set-up before TensorFlow)
 import tensorflow as tf
 
+from mirec.layers.miracle import MiracleTransformerLayer
 from mirec.layers.moe import MoEAdaptor
 from mirec.models.base import MultiInterestModel
 from mirec.models.losses import LossConfig
@@ -210,49 +211,19 @@ class UniSRecItemTower(tf.keras.layers.Layer):
         return cfg
 
 
-class PostLNBlock(tf.keras.layers.Layer):
+class PostLNBlock(MiracleTransformerLayer):
     """One post-LayerNorm Transformer layer (RecBole ``TransformerLayer``), Eq. 5:
 
     ``x = LN(x + Dropout(MHA(x, x, mask)))``, ``x = LN(x + Dropout(W_2 gelu(W_1 x + b_1) + b_2))``
-    with exact (erf) GELU and dropout on the attention weights.
+    with exact (erf) GELU and dropout on the attention weights: MIRACLE's layer (the same
+    RecBole layer) with UniSRec's default dropout of 0.5.
 
     Input ``(B, n, dim)`` and a boolean ``attention_mask`` ``(B, n, n)``; output ``(B, n, dim)``.
     """
 
     def __init__(self, dim, num_heads=2, inner_dim=256, dropout=0.5, attention_dropout=0.5,
-                 epsilon=1e-12, initializer_range=0.02, **kwargs):
-        super().__init__(**kwargs)
-        self.dim, self.num_heads, self.inner_dim = int(dim), int(num_heads), int(inner_dim)
-        if self.dim % self.num_heads:
-            raise ValueError(f"dim {self.dim} not divisible by num_heads {self.num_heads}")
-        self.dropout_rate = float(dropout)
-        self.attention_dropout = float(attention_dropout)
-        self.epsilon = float(epsilon)
-        self.initializer_range = float(initializer_range)
-        std = self.initializer_range  # a fresh initializer per weight (Keras 2 reuses seeds)
-        self.attention = tf.keras.layers.MultiHeadAttention(
-            self.num_heads, self.dim // self.num_heads, dropout=self.attention_dropout,
-            kernel_initializer=_normal(std), name="attention")
-        self.ln_attention = tf.keras.layers.LayerNormalization(epsilon=self.epsilon)
-        self.ffn_in = tf.keras.layers.Dense(self.inner_dim, kernel_initializer=_normal(std),
-                                            name="ffn_in")
-        self.ffn_out = tf.keras.layers.Dense(self.dim, kernel_initializer=_normal(std),
-                                             name="ffn_out")
-        self.ln_ffn = tf.keras.layers.LayerNormalization(epsilon=self.epsilon)
-        self.drop = tf.keras.layers.Dropout(self.dropout_rate)
-
-    def call(self, x, attention_mask=None, training=None):
-        a = self.attention(x, x, attention_mask=attention_mask, training=training)
-        x = self.ln_attention(x + self.drop(a, training=training))
-        h = self.ffn_out(tf.nn.gelu(self.ffn_in(x), approximate=False))
-        return self.ln_ffn(x + self.drop(h, training=training))
-
-    def get_config(self):
-        cfg = super().get_config()
-        cfg.update(dim=self.dim, num_heads=self.num_heads, inner_dim=self.inner_dim,
-                   dropout=self.dropout_rate, attention_dropout=self.attention_dropout,
-                   epsilon=self.epsilon, initializer_range=self.initializer_range)
-        return cfg
+                 *args, **kwargs):
+        super().__init__(dim, num_heads, inner_dim, dropout, attention_dropout, *args, **kwargs)
 
 
 def oldest_first_positions(mask):
